@@ -1,0 +1,1 @@
+"""fedassembly: a federated ActivityPub server for neighborhood assemblies and councils."""

@@ -1,0 +1,1 @@
+"""Pure governance core: methods, tallies, delegation, council aggregation. No I/O."""

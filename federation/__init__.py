@@ -1,0 +1,1 @@
+"""Generic ActivityPub machinery; knows nothing of assemblies."""

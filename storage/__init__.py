@@ -1,0 +1,1 @@
+"""SQLite storage: connection, migrations, repositories. All SQL lives here."""
