@@ -1,0 +1,94 @@
+"""Which network addresses a federated fetch may reach, and how hosts and origins compare.
+
+Pure functions, no I/O. `is_public_address` is an allow-list: an address is public only when it
+lies in globally routable unicast space *and* outside every special-purpose block we know of.
+Deny-lists that named only the "obvious" private ranges were the root of Mastodon
+CVE-2026-22245/46348 and fedify CVE-2026-50131 (SECURITY A8, F5).
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
+
+from yarl import URL
+
+_V4_REFUSED: tuple[IPv4Network, ...] = tuple(
+    IPv4Network(block)
+    for block in (
+        "0.0.0.0/8",  # "this network", including the unspecified 0.0.0.0
+        "10.0.0.0/8",  # RFC 1918 private
+        "100.64.0.0/10",  # RFC 6598 carrier-grade NAT: often the cloud's internal network
+        "127.0.0.0/8",  # loopback
+        "169.254.0.0/16",  # link-local, where cloud metadata services live
+        "172.16.0.0/12",  # RFC 1918 private
+        "192.0.0.0/24",  # IETF protocol assignments (DS-Lite, NAT64 discovery, …)
+        "192.0.2.0/24",  # TEST-NET-1 documentation
+        "192.88.99.0/24",  # deprecated 6to4 relay anycast
+        "192.168.0.0/16",  # RFC 1918 private
+        "198.18.0.0/15",  # benchmarking
+        "198.51.100.0/24",  # TEST-NET-2 documentation
+        "203.0.113.0/24",  # TEST-NET-3 documentation
+        "224.0.0.0/4",  # multicast
+        "240.0.0.0/4",  # reserved, including the limited broadcast 255.255.255.255
+    )
+)
+
+# IPv6 starts from the other end: only 2000::/3 is global unicast. Everything outside it is
+# refused outright (::, ::1, fc00::/7, fe80::/10, ff00::/8, 64:ff9b::/96, 64:ff9b:1::/48,
+# 100::/64, fec0::/10 …), except the IPv4-embedding ::/96 and ::ffff:0:0/96 handled below.
+_V6_GLOBAL_UNICAST = IPv6Network("2000::/3")
+_V6_REFUSED: tuple[IPv6Network, ...] = tuple(
+    IPv6Network(block)
+    for block in (
+        "2001::/23",  # IETF protocol assignments: Teredo 2001::/32, benchmarking, ORCHID
+        "2001:db8::/32",  # documentation
+        "2002::/16",  # 6to4: the embedded IPv4 address is reached through a relay
+        "3fff::/20",  # documentation (RFC 9637)
+    )
+)
+
+
+def is_public_address(ip: IPv4Address | IPv6Address) -> bool:
+    """True only for globally routable unicast addresses a federated fetch may connect to."""
+    if isinstance(ip, IPv6Address):
+        embedded = _embedded_ipv4(ip)
+        if embedded is not None:
+            return is_public_address(embedded)
+        if ip not in _V6_GLOBAL_UNICAST or any(ip in block for block in _V6_REFUSED):
+            return False
+    elif any(ip in block for block in _V4_REFUSED):
+        return False
+    # The stdlib table follows the IANA registry and changes between Python releases; requiring
+    # both means a block missing from either list is still refused.
+    return ip.is_global
+
+
+def _embedded_ipv4(ip: IPv6Address) -> IPv4Address | None:
+    """The IPv4 address inside an IPv4-mapped (::ffff:a.b.c.d) or -compatible (::a.b.c.d) one."""
+    if ip.ipv4_mapped is not None:
+        return ip.ipv4_mapped
+    if int(ip) >> 32 == 0:
+        # ::/96 also holds :: and ::1, whose "embedded" 0.0.0.0 and 0.0.0.1 are refused too.
+        return IPv4Address(int(ip))
+    return None
+
+
+def normalize_host(host: str) -> str:
+    """Lower-case a host name and strip one trailing dot; nothing else (CVE-2023-42451)."""
+    host = host.lower()
+    return host[:-1] if host.endswith(".") else host
+
+
+def same_origin(url_a: str, url_b: str) -> bool:
+    """True when both absolute URLs share scheme, normalized host and effective port."""
+    try:
+        a, b = URL(url_a), URL(url_b)
+    except (TypeError, ValueError):
+        return False
+    if not (a.absolute and b.absolute) or a.raw_host is None or b.raw_host is None:
+        return False
+    return (
+        a.scheme.lower() == b.scheme.lower()
+        and normalize_host(a.raw_host) == normalize_host(b.raw_host)
+        and a.port == b.port
+    )
