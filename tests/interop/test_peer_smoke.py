@@ -365,3 +365,85 @@ def test_saved_fixture_request_verifies_offline():
     verify_cavage(cavage, actor_doc)
     verify_eddsa_jcs_2022(json.loads(cavage["body"]), actor_doc)
     assert saved["signed_at"]["date_header"] == header(cavage, "date")
+
+
+# ---------------------------------------------------------------------------------------------
+# The peer's inbox side: what the listeners record.
+async def test_unsigned_post_is_refused_and_recorded_raw(fedify_peer: FedifyPeer):
+    activity = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Follow",
+                "id": "http://127.0.0.1:9/follows/1", "actor": "http://127.0.0.1:9/users/x",
+                "object": fedify_peer.actor}
+    async with fedify_peer.session.post(fedify_peer.inbox, json=activity,
+                                        headers={"Content-Type": AP_JSON}) as resp:
+        assert resp.status == 401
+    [raw] = await fedify_peer.received_raw()
+    assert raw["path"] == "/users/bob/inbox"
+    assert raw["status"] == 401
+    assert raw["json"] == activity
+    assert raw["headers"]["content-type"] == AP_JSON
+    assert await fedify_peer.received() == []
+    await fedify_peer.reset()
+    assert await fedify_peer.received_raw() == []
+
+
+async def test_update_question_is_parsed_with_mastodon_poll_fields(fedify_peer_factory):
+    peer = await fedify_peer_factory(SKIP_SIG="1")  # no signer in this test: skip verification
+    async with TinyServer() as server:
+        question = {
+            "id": f"{server.base}/objects/q/1", "type": "Question", "attributedTo": server.actor,
+            "to": [AS_PUBLIC], "content": "<p>Repaint?</p>",
+            "endTime": "2030-05-08T10:00:00Z", "closed": "2030-05-08T10:00:00Z", "votersCount": 7,
+            "oneOf": [{"type": "Note", "name": n, "replies": {"type": "Collection", "totalItems": c}}
+                      for n, c in (("Yes", 5), ("No", 2))],
+        }
+        update = {
+            "@context": ["https://www.w3.org/ns/activitystreams",
+                         {"toot": "http://joinmastodon.org/ns#", "votersCount": "toot:votersCount"}],
+            "id": f"{question['id']}#updates/1", "type": "Update", "actor": server.actor,
+            "to": [AS_PUBLIC], "object": question,
+        }
+        async with peer.session.post(peer.inbox, data=json.dumps(update),
+                                     headers={"Content-Type": AP_JSON}) as resp:
+            assert resp.status == 202, await resp.text()
+        [entry] = await peer.wait_for(lambda e: e["type"] == "Update")
+    assert entry["actor"] == server.actor
+    assert entry["objType"] == "Question"
+    q = entry["object"]
+    assert q["oneOf"] == [{"name": "Yes", "type": "Note", "totalItems": 5},
+                          {"name": "No", "type": "Note", "totalItems": 2}]
+    assert q["anyOf"] == []
+    assert q["votersCount"] == 7
+    assert q["closed"] == "2030-05-08T10:00:00Z"
+    assert q["endTime"] == "2030-05-08T10:00:00Z"
+
+
+async def test_two_peers_follow_accept_mention_question_votes_undo(fedify_peer, fedify_peer_factory):
+    alice = fedify_peer
+    carol = await fedify_peer_factory()
+    follow = await alice.send("follow", to=carol.actor)
+    [accept] = await alice.wait_for(lambda e: e["type"] == "Accept")
+    assert accept["objectId"] == follow["sent"] and accept["acceptsOurFollow"]
+    assert accept["object"]["type"] == "Follow" and accept["object"]["actor"] == alice.actor
+
+    await alice.send("mention", to=carol.actor, text=f"delegate @bob@127.0.0.1:{alice.port}",
+                     mention=alice.actor)
+    q = await alice.send("question", to=carol.actor, choice=["Yes", "No"])
+    votes = await carol.send("votes", to=alice.actor, question=q["json"]["object"]["id"],
+                             choice=["Yes", "No"])
+    assert [v["object"]["name"] for v in votes["json"]] == ["Yes", "No"]
+    await alice.send("undo-follow", to=carol.actor)
+
+    mention, question = await carol.wait_for(lambda e: e["type"] == "Create", count=2)
+    assert mention["to"] == [carol.actor, alice.actor]
+    assert [(t["type"], t["href"]) for t in mention["tags"]] == [
+        ("Mention", carol.actor), ("Mention", alice.actor)]
+    assert mention["links"] == [carol.actor, alice.actor]
+    assert mention["content"].count('class="u-url mention"') == 2
+    assert "</span></a></span> delegate <span" in mention["content"]
+    assert [o["name"] for o in question["oneOf"]] == ["Yes", "No"]
+    [undo] = await carol.wait_for(lambda e: e["type"] == "Undo")
+    assert undo["object"] == {"type": "Follow", "id": follow["sent"], "actor": alice.actor,
+                              "object": carol.actor, "to": []}
+    got = await alice.wait_for(lambda e: e["type"] == "Create" and e["inReplyTo"], count=2)
+    assert [(v["name"], v["content"], v["to"]) for v in got] == [
+        ("Yes", None, [alice.actor]), ("No", None, [alice.actor])]
