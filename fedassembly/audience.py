@@ -1,0 +1,34 @@
+"""Who receives what: inboxes of followers and members, deduplicated through shared inboxes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from federation.inbox import host_of
+from storage.follows import Follower
+from storage.remote import RemoteActor
+
+
+def inbox_targets(
+    followers: Iterable[Follower], direct: Iterable[RemoteActor] = ()
+) -> list[tuple[str, str]]:
+    """(inbox, host) pairs: followers through their shared inbox, ``direct`` at their own inbox.
+
+    Members who do not follow get the activity at their personal inbox: Mastodon keeps a post
+    from an account nobody there follows only when it arrives for one of its users (DESIGN 6).
+    """
+    followers = list(followers)
+    seen: set[str] = set()
+    targets: list[tuple[str, str]] = []
+    for follower in followers:
+        inbox = follower.shared_inbox or follower.inbox
+        if inbox not in seen:
+            seen.add(inbox)
+            targets.append((inbox, host_of(inbox)))
+    following = {f.follower for f in followers}
+    for actor in direct:
+        if actor.id in following or actor.inbox in seen:
+            continue
+        seen.add(actor.inbox)
+        targets.append((actor.inbox, host_of(actor.inbox)))
+    return targets

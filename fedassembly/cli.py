@@ -1,0 +1,213 @@
+"""The admin CLI (DESIGN 8): errors on stderr with exit 1, results on stdout."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from fedassembly import commands
+from fedassembly.app import build_app
+from fedassembly.errors import CommandError
+from fedassembly.node import Node, open_node
+from fedassembly.settings import Settings, SettingsError, load_settings
+from storage.db import StorageError
+
+Action = Callable[[Node, argparse.Namespace], Awaitable[None]]
+COMMANDS: dict[tuple[str, ...], Action] = {}
+
+
+def command(*path: str) -> Callable[[Action], Action]:
+    """Register the action of ``fedassembly PATH...``."""
+
+    def register(action: Action) -> Action:
+        COMMANDS[path] = action
+        return action
+
+    return register
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser; ``--config`` is accepted before and after the subcommand."""
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="configuration file (TOML)")
+    parser = argparse.ArgumentParser(prog="fedassembly", parents=[common])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def add(name: str, parent: Any = sub, **kw: Any) -> argparse.ArgumentParser:
+        return parent.add_parser(name, parents=[common], **kw)
+
+    add("serve", help="run the node")
+    assembly = add("assembly", help="assemblies").add_subparsers(dest="action", required=True)
+    p = add("create", assembly)
+    p.add_argument("name")
+    p.add_argument("--title", default="")
+    p = add("set", assembly)
+    p.add_argument("name")
+    p.add_argument("--ballots", choices=["public", "members", "hidden"])
+    p.add_argument("--roster", choices=["public", "members"])
+    p.add_argument("--vote-receipts", choices=["on", "off"])
+    council = add("council", help="councils").add_subparsers(dest="action", required=True)
+    p = add("create", council)
+    p.add_argument("name")
+    p.add_argument("--rule", required=True,
+                   choices=["majority", "weighted", "double_majority", "consensus", "proportional"])
+    p.add_argument("--title", default="")
+    person = add("person", help="local accounts").add_subparsers(dest="action", required=True)
+    add("create", person).add_argument("name")
+    member = add("member", help="rosters").add_subparsers(dest="action", required=True)
+    p = add("add", member)
+    p.add_argument("group")
+    p.add_argument("who")
+    p.add_argument("--facilitator", action="store_true")
+    p = add("remove", member)
+    p.add_argument("group")
+    p.add_argument("who")
+    p = add("import", member)
+    p.add_argument("group")
+    p.add_argument("file", type=Path)
+    p.add_argument("--tokens", type=Path)
+    for name in ("follow", "unfollow"):
+        p = add(name)
+        p.add_argument("person")
+        p.add_argument("target")
+    p = add("announce")
+    p.add_argument("group")
+    p.add_argument("text")
+    token = add("token", help="API tokens").add_subparsers(dest="action", required=True)
+    add("create", token).add_argument("name")
+    add("list", token).add_argument("name")
+    add("revoke", token).add_argument("token")
+    add("backup").add_argument("file", type=Path)
+    add("verify").add_argument("url")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``fedassembly`` console script."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings(getattr(args, "config", None))
+        if args.command == "serve":
+            asyncio.run(serve(settings))
+            return 0
+        return asyncio.run(_run(settings, args))
+    except (SettingsError, StorageError) as error:
+        print(f"fedassembly: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+async def _run(settings: Settings, args: argparse.Namespace) -> int:
+    path = (args.command, *([args.action] if getattr(args, "action", None) else []))
+    action = COMMANDS[path]
+    node = await open_node(settings)
+    try:
+        await action(node, args)
+        return 0
+    except CommandError as error:
+        print(f"fedassembly: {error}", file=sys.stderr)
+        return 1
+    finally:
+        await node.close()
+
+
+async def serve(settings: Settings) -> None:
+    """Run the node until SIGINT or SIGTERM."""
+    runner = web.AppRunner(build_app(settings), access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, settings.port, backlog=1024)
+    await site.start()
+    logging.getLogger("fedassembly").info("serving %s on %s:%s", settings.base, settings.host, settings.port)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    await stop.wait()
+    await runner.cleanup()
+
+
+def read_password() -> str:
+    """The first line of stdin when it is not a terminal, else a prompt."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("password: ")
+    if getpass.getpass("again: ") != first:
+        raise CommandError("the passwords differ")
+    return first
+
+
+@command("assembly", "create")
+async def _assembly_create(node: Node, args: argparse.Namespace) -> None:
+    group = await commands.create_group(node, args.name, "assembly", args.title)
+    print(node.urls.actor(group.kind, group.name))
+
+
+@command("council", "create")
+async def _council_create(node: Node, args: argparse.Namespace) -> None:
+    group = await commands.create_group(node, args.name, "council", args.title, settings={"rule": args.rule})
+    print(node.urls.actor(group.kind, group.name))
+
+
+@command("person", "create")
+async def _person_create(node: Node, args: argparse.Namespace) -> None:
+    person = await commands.create_person(node, args.name, read_password())
+    print(node.urls.actor(person.kind, person.name))
+
+
+@command("follow")
+async def _follow(node: Node, args: argparse.Namespace) -> None:
+    person = await commands.get_actor(node, args.person, "person")
+    print(await commands.follow(node, person, args.target))
+
+
+@command("unfollow")
+async def _unfollow(node: Node, args: argparse.Namespace) -> None:
+    person = await commands.get_actor(node, args.person, "person")
+    await commands.unfollow(node, person, args.target)
+    print(f"{person.name} no longer follows {args.target}")
+
+
+@command("announce")
+async def _announce(node: Node, args: argparse.Namespace) -> None:
+    group = await commands.get_actor(node, args.group, "assembly", "council")
+    note = await commands.announce(node, group, args.text)
+    print(note["id"])
+
+
+@command("token", "create")
+async def _token_create(node: Node, args: argparse.Namespace) -> None:
+    print(await commands.create_token(node, args.name))
+
+
+@command("token", "list")
+async def _token_list(node: Node, args: argparse.Namespace) -> None:
+    for token in await commands.list_tokens(node, args.name):
+        print(f"{token.prefix}…\tcreated {token.created_at}\tlast used {token.last_used_at or 'never'}")
+
+
+@command("token", "revoke")
+async def _token_revoke(node: Node, args: argparse.Namespace) -> None:
+    await commands.revoke_token(node, args.token)
+    print("revoked")
+
+
+@command("backup")
+async def _backup(node: Node, args: argparse.Namespace) -> None:
+    await node.db.backup(args.file)
+    print(args.file)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,140 @@
+"""Remote actors and keys: fetched from their origin, cached in the database and in memory.
+
+This is the inbox's key resolver. Keys are only ever taken from a fetch at their origin, never
+from a pushed document (GoToSocial #3198), and refetched at most once a minute per key
+(a failed verification triggers a refetch; an attacker must not turn that into a fetch flood).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import OrderedDict
+from typing import Any
+
+from federation.fetch import FetchError, SafeFetcher
+from federation.inbox import PublicKey, host_of
+from federation.keyfetch import resolve_key
+from federation.keys import load_public_key
+from federation.webfinger import lookup, parse_handle
+from storage import remote as remote_repo
+from storage.db import Database
+from storage.remote import RemoteActor, RemoteKeyRow
+
+log = logging.getLogger("fedassembly.remote")
+
+REFRESH_INTERVAL = 60.0
+ACTOR_TTL = 24 * 3600.0
+_MEMORY_KEYS = 20_000
+
+
+class RemoteActorError(Exception):
+    """A remote actor could not be resolved or is unusable."""
+
+
+def actor_from_document(doc: dict[str, Any], fetched_at: float) -> RemoteActor:
+    """A RemoteActor from an actor document fetched at its origin."""
+    actor_id = doc.get("id")
+    inbox = doc.get("inbox")
+    if not isinstance(actor_id, str) or not isinstance(inbox, str) or not inbox:
+        raise RemoteActorError("actor document has no id or inbox")
+    endpoints = doc.get("endpoints")
+    shared = endpoints.get("sharedInbox") if isinstance(endpoints, dict) else None
+    shared = shared or doc.get("sharedInbox")
+    kind = doc.get("type")
+    name = doc.get("preferredUsername")
+    return RemoteActor(
+        id=actor_id, host=host_of(actor_id), type=kind if isinstance(kind, str) else "Person",
+        preferred_username=name if isinstance(name, str) else None, inbox=inbox,
+        shared_inbox=shared if isinstance(shared, str) else None, document=doc,
+        fetched_at=fetched_at,
+    )
+
+
+class RemoteDirectory:
+    """Resolves remote keys and actors: memory, then database, then the origin."""
+
+    def __init__(self, db: Database, fetcher: SafeFetcher, clock: Any = time.time):
+        self._db = db
+        self._fetcher = fetcher
+        self._clock = clock
+        self._keys: OrderedDict[str, PublicKey] = OrderedDict()
+        self._refreshed: dict[str, float] = {}
+
+    def _remember(self, key: PublicKey) -> PublicKey:
+        self._keys[key.key_id] = key
+        self._keys.move_to_end(key.key_id)
+        if len(self._keys) > _MEMORY_KEYS:
+            self._keys.popitem(last=False)
+        return key
+
+    def forget(self, actor_id: str) -> None:
+        """Drop a deleted actor's keys from memory (the database rows are already gone)."""
+        for key_id in [k for k, v in self._keys.items() if v.owner == actor_id]:
+            del self._keys[key_id]
+
+    async def cached(self, key_id: str) -> PublicKey | None:
+        """A key already known (memory or database), without fetching."""
+        key = self._keys.get(key_id)
+        if key is not None:
+            return key
+        row = await remote_repo.get_remote_key(self._db.reader, key_id)
+        if row is None:
+            return None
+        return self._remember(PublicKey(row.key_id, row.owner, load_public_key(row.public_pem)))
+
+    async def get(self, key_id: str) -> PublicKey:
+        """A signer's key: cached, else fetched from its origin and stored."""
+        return await self.cached(key_id) or await self._fetch_key(key_id)
+
+    async def refresh(self, key_id: str) -> PublicKey:
+        """Fetch a key again from its origin, at most once per REFRESH_INTERVAL per key."""
+        now = self._clock()
+        if now - self._refreshed.get(key_id, 0.0) < REFRESH_INTERVAL:
+            raise RemoteActorError(f"key {key_id} was refetched less than a minute ago")
+        self._refreshed[key_id] = now
+        return await self._fetch_key(key_id)
+
+    async def _fetch_key(self, key_id: str) -> PublicKey:
+        remote = await resolve_key(self._fetcher, key_id)
+        now = self._clock()
+        async with self._db.transaction() as conn:
+            await remote_repo.put_remote_key(conn, RemoteKeyRow(key_id, remote.owner, remote.public_key_pem, now))
+            if remote.actor is not None:
+                await remote_repo.put_remote_actor(conn, actor_from_document(remote.actor, now))
+        return self._remember(PublicKey(key_id, remote.owner, load_public_key(remote.public_key_pem)))
+
+    async def actor(self, actor_id: str, *, max_age: float = ACTOR_TTL) -> RemoteActor:
+        """A remote actor from cache when fresh enough, else fetched from its origin."""
+        cached = await remote_repo.get_remote_actor(self._db.reader, actor_id)
+        if cached is not None and self._clock() - cached.fetched_at < max_age:
+            return cached
+        try:
+            doc = await self._fetcher.fetch_object(actor_id)
+        except FetchError as error:
+            if cached is not None:
+                return cached
+            raise RemoteActorError(f"cannot fetch {actor_id}: {error}") from error
+        actor = actor_from_document(doc, self._clock())
+        if actor.id != actor_id.split("#", 1)[0]:
+            raise RemoteActorError(f"{actor_id} serves an actor with id {actor.id}")
+        async with self._db.transaction() as conn:
+            await remote_repo.put_remote_actor(conn, actor)
+        return actor
+
+    async def cached_actor(self, actor_id: str) -> RemoteActor | None:
+        """A remote actor if already known, without fetching."""
+        return await remote_repo.get_remote_actor(self._db.reader, actor_id)
+
+    async def resolve(self, who: str) -> RemoteActor:
+        """``@user@host``, ``user@host``, ``acct:…`` (by WebFinger) or an actor IRI → the actor."""
+        if who.startswith(("http://", "https://")):
+            return await self.actor(who)
+        try:
+            parse_handle(who)
+            actor_url = await lookup(self._fetcher, who)
+        except FetchError as error:
+            raise RemoteActorError(f"cannot resolve {who}: {error}") from error
+        except ValueError as error:
+            raise RemoteActorError(f"not a handle or actor URL: {who}") from error
+        return await self.actor(actor_url)

@@ -1,0 +1,109 @@
+"""Settings: every key of DESIGN 8, loaded once from TOML into a frozen dataclass."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+DEFAULT_CONFIG = Path("fedassembly.toml")
+
+
+class SettingsError(Exception):
+    """The configuration file is unreadable or holds a bad value."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    host: str = "127.0.0.1"
+    port: int = 8080
+    base_url: str = ""
+    storage_path: Path = Path("fedassembly-data/fedassembly.sqlite3")
+    allow_private_addresses: bool = False
+    max_body_bytes: int = 1_048_576
+    blocked_domains: frozenset[str] = field(default_factory=frozenset)
+    poll_update_seconds: float = 5.0
+    first_retry_seconds: float = 30.0
+    max_attempts: int = 16
+    delivery_concurrency: int = 32
+
+    @property
+    def base(self) -> str:
+        """The public base URL, without a trailing slash."""
+        return (self.base_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+
+# (section, key) -> (dataclass field, type check and conversion)
+_KEYS: dict[tuple[str, str], tuple[str, type]] = {
+    ("server", "host"): ("host", str),
+    ("server", "port"): ("port", int),
+    ("server", "base_url"): ("base_url", str),
+    ("storage", "path"): ("storage_path", str),
+    ("federation", "allow_private_addresses"): ("allow_private_addresses", bool),
+    ("federation", "max_body_bytes"): ("max_body_bytes", int),
+    ("federation", "blocked_domains"): ("blocked_domains", list),
+    ("federation", "poll_update_seconds"): ("poll_update_seconds", float),
+    ("delivery", "first_retry_seconds"): ("first_retry_seconds", float),
+    ("delivery", "max_attempts"): ("max_attempts", int),
+    ("delivery", "concurrency"): ("delivery_concurrency", int),
+}
+
+
+def settings_from_mapping(data: dict[str, Any]) -> Settings:
+    """Settings from parsed TOML; an unknown key or a wrongly typed value is an error."""
+    values: dict[str, Any] = {}
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            raise SettingsError(f"[{section}] must be a table")
+        for key, value in table.items():
+            if (section, key) not in _KEYS:
+                raise SettingsError(f"unknown setting {section}.{key}")
+            name, kind = _KEYS[(section, key)]
+            values[name] = _convert(f"{section}.{key}", value, kind)
+    if "storage_path" in values:
+        values["storage_path"] = Path(values["storage_path"])
+    if "blocked_domains" in values:
+        values["blocked_domains"] = frozenset(d.lower().rstrip(".") for d in values["blocked_domains"])
+    settings = Settings(**values)
+    _check(settings)
+    return settings
+
+
+def _convert(name: str, value: Any, kind: type) -> Any:
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is int and isinstance(value, bool):
+        raise SettingsError(f"{name} must be an integer")
+    if not isinstance(value, kind):
+        raise SettingsError(f"{name} must be of type {kind.__name__}, not {type(value).__name__}")
+    if kind is list and not all(isinstance(item, str) for item in value):
+        raise SettingsError(f"{name} must be a list of strings")
+    return value
+
+
+def _check(settings: Settings) -> None:
+    if not 0 <= settings.port <= 65535:
+        raise SettingsError("server.port must be between 0 and 65535")
+    if settings.base_url and not settings.base_url.startswith(("http://", "https://")):
+        raise SettingsError("server.base_url must start with http:// or https://")
+    for name in ("max_body_bytes", "max_attempts", "delivery_concurrency"):
+        if getattr(settings, name) < 1:
+            raise SettingsError(f"{name} must be at least 1")
+    if settings.poll_update_seconds < 0 or settings.first_retry_seconds < 0:
+        raise SettingsError("durations must not be negative")
+
+
+def load_settings(path: Path | None) -> Settings:
+    """Settings from ``path``; with None, from ./fedassembly.toml if present, else defaults."""
+    if path is None:
+        if not DEFAULT_CONFIG.exists():
+            return Settings()
+        path = DEFAULT_CONFIG
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SettingsError(f"cannot read {path}: {error.strerror}") from error
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path}: {error}") from error
+    return settings_from_mapping(data)

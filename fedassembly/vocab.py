@@ -1,0 +1,44 @@
+"""Our JSON-LD context and ActivityStreams constants (DESIGN 4)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+AP_CONTENT_TYPE = "application/activity+json"
+LD_CONTENT_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+FA = "https://w3id.org/fedassembly#"
+
+# Inline, because consumers such as fedify process JSON-LD, drop undefined terms and cannot
+# fetch unknown contexts offline. Structured values are @json so processors keep them whole.
+_JSON_TERMS = ("fa:tally", "fa:outcome", "fa:ballotLog", "fa:rule", "fa:delegates")
+_ID_TERMS = ("fa:proposal", "fa:council", "fa:councilQuestion")
+_PLAIN_TERMS = (
+    "fa:kind", "fa:method", "fa:area", "fa:turnout", "fa:rosterSize", "fa:quorumMet",
+    "fa:delegationDigest", "fa:deadline", "fa:digest", "fa:reason",
+)
+
+INLINE_CONTEXT: dict[str, Any] = {
+    "fa": FA,
+    "toot": "http://joinmastodon.org/ns#",
+    "votersCount": "toot:votersCount",
+    "discoverable": "toot:discoverable",
+    "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "sensitive": "as:sensitive",
+    **{term: {"@id": term, "@type": "@json"} for term in _JSON_TERMS},
+    **{term: {"@id": term, "@type": "@id"} for term in _ID_TERMS},
+    **{term: {"@id": term} for term in _PLAIN_TERMS},
+}
+
+CONTEXT: list[Any] = [
+    AS_CONTEXT,
+    "https://w3id.org/security/v1",
+    "https://w3id.org/security/data-integrity/v1",
+    INLINE_CONTEXT,
+]
+
+
+def context_document() -> dict[str, Any]:
+    """The document served at ``/ns``: a copy of our inline context."""
+    return {"@context": INLINE_CONTEXT}

@@ -1,0 +1,1 @@
+"""HTTP: ActivityPub documents, discovery, inboxes, the JSON API and HTML pages."""

@@ -1,0 +1,117 @@
+"""The JSON API of the foundation (DESIGN 8): me, follows, announcements, the OpenAPI document."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from fedassembly import commands
+from fedassembly.errors import CommandError, ForbiddenError, InvalidError, TooLargeError, UnauthorizedError
+from fedassembly.web.common import error_response, json_response, node_of
+from storage import members as member_repo
+from storage.actors import LocalActor
+
+MAX_API_BODY = 256 * 1024
+
+
+@web.middleware
+async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """Use-case errors become ``{"error": ...}`` with their status, never a 500."""
+    try:
+        return await handler(request)
+    except CommandError as error:
+        return error_response(error.status, str(error))
+
+
+async def authenticated(request: web.Request) -> LocalActor:
+    """The person whose bearer token authorizes the request."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise UnauthorizedError("a bearer token is required")
+    return await commands.person_by_token(node_of(request), token.strip())
+
+
+async def optional_person(request: web.Request) -> LocalActor | None:
+    """The token's person when a token is given, else None."""
+    return await authenticated(request) if request.headers.get("Authorization") else None
+
+
+async def json_body(request: web.Request) -> dict[str, Any]:
+    """The request's JSON object, or a 400/413 error."""
+    if request.content_length is not None and request.content_length > MAX_API_BODY:
+        raise TooLargeError("the body is too large")
+    raw = await request.content.read(MAX_API_BODY + 1)
+    if len(raw) > MAX_API_BODY:
+        raise TooLargeError("the body is too large")
+    try:
+        data = json.loads(raw or b"{}")
+    except (ValueError, RecursionError) as error:
+        raise InvalidError("the body is not JSON") from error
+    if not isinstance(data, dict):
+        raise InvalidError("the body must be a JSON object")
+    return data
+
+
+def string_field(data: dict[str, Any], name: str, *, required: bool = True) -> str | None:
+    """A string member of a JSON body."""
+    value = data.get(name)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value.strip()):
+        raise InvalidError(f"{name!r} must be a non-empty string")
+    return value
+
+
+async def me(request: web.Request) -> web.Response:
+    """The token's person: name, actor and the groups they belong to."""
+    node = node_of(request)
+    person = await authenticated(request)
+    groups = await list_memberships(node, person)
+    return json_response({"name": person.name, "actor": node.urls.actor("person", person.name), "groups": groups})
+
+
+async def list_memberships(node: Any, person: LocalActor) -> list[dict[str, Any]]:
+    """The groups ``person`` belongs to, as ``[{name, facilitator}]``."""
+    rows = await member_repo.list_memberships_of_local(node.db.reader, person.id)
+    return [{"name": row.group_name, "facilitator": row.facilitator} for row in rows]
+
+
+async def post_follow(request: web.Request) -> web.Response:
+    """The token's person follows ``target`` (an ``@user@host`` handle or an actor IRI)."""
+    person = await authenticated(request)
+    target = string_field(await json_body(request), "target")
+    assert target is not None
+    follow_id = await commands.follow(node_of(request), person, target)
+    return json_response({"id": follow_id, "state": "pending"}, 202)
+
+
+async def delete_follow(request: web.Request) -> web.Response:
+    """The token's person stops following ``?target=``."""
+    person = await authenticated(request)
+    target = request.query.get("target", "")
+    if not target:
+        raise InvalidError("the target query parameter is required")
+    await commands.unfollow(node_of(request), person, target)
+    return web.Response(status=204)
+
+
+async def post_announcement(request: web.Request) -> web.Response:
+    """A facilitator's group posts a public Note to its followers."""
+    node = node_of(request)
+    person = await authenticated(request)
+    group = await commands.get_actor(node, request.match_info["name"], "assembly", "council")
+    await require_facilitator(node, group, person)
+    content = string_field(await json_body(request), "content")
+    assert content is not None
+    note = await commands.announce(node, group, content)
+    return json_response({"id": note["id"], "url": note["id"]}, 201)
+
+
+async def require_facilitator(node: Any, group: LocalActor, person: LocalActor) -> None:
+    """ForbiddenError unless ``person`` is a facilitator of ``group``."""
+    member = await member_repo.get_local_member(node.db.reader, group.id, person.id)
+    if member is None or not member.facilitator:
+        raise ForbiddenError(f"{person.name} is not a facilitator of {group.name}")

@@ -1,0 +1,59 @@
+"""Inbox routes: verify (federation/), then dedupe and handle in one durable unit."""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+
+from aiohttp import web
+
+from fedassembly.inbox_handlers import HandlerError, handle, prepare
+from fedassembly.remote_actors import RemoteActorError
+from fedassembly.web.common import node_of
+from federation.inbox import InboxError, InboxVerifier
+from storage import actors as actor_repo
+from storage import inbox as inbox_repo
+
+log = logging.getLogger("fedassembly.inbox")
+
+VERIFIER = web.AppKey("inbox_verifier", InboxVerifier)
+
+
+async def inbox(request: web.Request) -> web.Response:
+    """POST to /inbox or an actor's inbox: 202 once the activity and its effect are durable."""
+    node = node_of(request)
+    name = request.match_info.get("name")
+    if name is not None:
+        section = request.match_info["section"]
+        kinds = ("person",) if section == "people" else ("assembly", "council")
+        actor = await actor_repo.get_actor_by_name(node.db.reader, name)
+        if actor is None or actor.kind not in kinds:
+            return _refuse(request, 404, f"no inbox for {section}/{name}")
+    try:
+        verified = await request.app[VERIFIER].verify(request)
+        delivery = await prepare(node, verified)
+    except InboxError as error:
+        return _refuse(request, error.status, error.reason)
+    except RemoteActorError as error:
+        return _refuse(request, 401, f"sender unavailable: {error}")
+    activity = verified.activity
+    try:
+        async with node.db.transaction() as conn:
+            fresh = await inbox_repo.put_inbox_activity(
+                conn, activity["id"], verified.actor, activity["type"], verified.body.decode(), time.time()
+            )
+            outcome = await handle(delivery, conn) if fresh else "duplicate: already handled"
+    except HandlerError as error:
+        return _refuse(request, error.status, error.reason)
+    if activity["type"] == "Delete" and fresh:
+        node.remote.forget(verified.actor)
+    log.info("inbox %s %s from %s: %s", activity["type"], activity["id"], verified.actor, outcome)
+    return web.Response(status=202, text="accepted")
+
+
+def _refuse(request: web.Request, status: int, reason: str) -> web.Response:
+    log.info("inbox %s refused %d: %s", request.path, status, reason)
+    if status == 202:
+        return web.Response(status=202, text="accepted")
+    return web.Response(status=status, body=json.dumps({"error": reason}).encode(), content_type="application/json")

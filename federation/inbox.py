@@ -1,0 +1,211 @@
+"""Inbox verification: the cheapest check first, nothing processed before the signer is known.
+
+Order (each step refuses with one status and one log line, never a 500):
+size (413, before the body is read whole) → JSON (400) → shape: string ``id``, ``type``,
+``actor`` (400) → JSON-LD restructuring keywords (400) → blocked domain (403) → signature
+present and parseable (401) → key resolved from its origin, verified, refetched once on failure
+(401) → the key's owner is the activity's actor (401). Only then does the caller dedupe and run
+a handler (fedify CVE-2025-54888: never process before the owner check).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from federation.signatures import SignatureError, signature_key_id, verify_request
+
+log = logging.getLogger("federation.inbox")
+
+# Restructuring keywords that keep a JSON-LD signature valid while changing the tree an app
+# reads (Mastodon UNSUPPORTED_JSONLD_KEYWORDS; CVE-2026-46349, fedify CVE-2026-42462).
+_FORBIDDEN_KEYWORDS = ("@graph", "@included", "@reverse")
+
+
+class InboxError(Exception):
+    """An inbox request refused with an HTTP status and a reason."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class PublicKey:
+    key_id: str
+    owner: str
+    key: Any  # a cryptography public key object
+
+
+class KeyResolver(Protocol):
+    """Where the inbox gets signers' keys: a cache first, the key's origin second."""
+
+    async def get(self, key_id: str) -> PublicKey:
+        """The key, from cache or fetched from its origin; raises on failure."""
+        ...
+
+    async def refresh(self, key_id: str) -> PublicKey:
+        """The key fetched again from its origin (after a failed verification: rotation)."""
+        ...
+
+    async def cached(self, key_id: str) -> PublicKey | None:
+        """The key if it is already known, without fetching."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedActivity:
+    activity: dict[str, Any]
+    body: bytes
+    actor: str
+    key_id: str
+
+
+def host_of(url: str) -> str:
+    """The lower-cased host of a URL, with one trailing dot removed ('' when unparseable)."""
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host.rstrip(".").lower()
+
+
+def is_blocked(host: str, blocked: frozenset[str]) -> bool:
+    """True when ``host`` is a blocked domain or one of its subdomains."""
+    if not host or not blocked:
+        return False
+    parts = host.split(".")
+    return any(".".join(parts[i:]) in blocked for i in range(len(parts)))
+
+
+def _has_forbidden_keyword(value: Any) -> bool:
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if any(k in item for k in _FORBIDDEN_KEYWORDS):
+                return True
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def parse_activity(body: bytes) -> dict[str, Any]:
+    """The activity in ``body``: a JSON object with string id, type and actor, else InboxError 400."""
+    try:
+        activity = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise InboxError(400, f"body is not JSON: {str(error)[:80]}") from error
+    if not isinstance(activity, dict):
+        raise InboxError(400, "activity is not a JSON object")
+    for field in ("id", "type", "actor"):
+        if not isinstance(activity.get(field), str) or not activity[field]:
+            raise InboxError(400, f"activity has no string {field!r}")
+    if not activity["id"].startswith(("https://", "http://")):
+        raise InboxError(400, "activity id is not an http(s) URL")
+    # Cheap substring test first: the tree walk only runs when a keyword may be present.
+    if any(k.encode() in body for k in _FORBIDDEN_KEYWORDS) and _has_forbidden_keyword(activity):
+        raise InboxError(400, "JSON-LD @graph/@included/@reverse are not accepted")
+    return activity
+
+
+async def read_limited(request: web.Request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it exceeds ``limit`` bytes."""
+    declared = request.content_length
+    if declared is not None and declared > limit:
+        raise InboxError(413, f"body of {declared} bytes exceeds {limit}")
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        chunk = await request.content.read(65536)
+        if not chunk:
+            break
+        size += len(chunk)
+        if size > limit:
+            raise InboxError(413, f"body exceeds {limit} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+
+
+class InboxVerifier:
+    """Verifies inbox POSTs; knows nothing of what the activities mean."""
+
+    def __init__(
+        self, *, base_url: str, max_body_bytes: int, blocked_domains: frozenset[str],
+        keys: KeyResolver, clock: Callable[[], float] = time.time,
+    ):
+        self._base = base_url.rstrip("/")
+        self._max = max_body_bytes
+        self._blocked = blocked_domains
+        self._keys = keys
+        self._clock = clock
+
+    async def verify(self, request: web.Request) -> VerifiedActivity:
+        """The verified activity of an inbox POST, or InboxError with its status."""
+        body = await read_limited(request, self._max)
+        activity = parse_activity(body)
+        actor = activity["actor"]
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        try:
+            key_id = signature_key_id(headers)
+        except SignatureError as error:
+            raise InboxError(401, f"signature: {error}") from error
+        for host in (host_of(actor), host_of(key_id)):
+            if is_blocked(host, self._blocked):
+                raise InboxError(403, f"domain {host} is blocked")
+        if host_of(key_id) != host_of(actor) or not host_of(actor):
+            raise InboxError(401, f"key {key_id} is not on the actor's host")
+        if self._is_self_delete(activity) and not await self._known(key_id):
+            # A deleted account's key can no longer be fetched: answer 202 without work rather
+            # than 401, which senders retry for days (Mastodon skip_unknown_actor_activity).
+            raise InboxError(202, "Delete of an unknown actor: nothing to do")
+        url = self._base + request.raw_path
+        key = await self._verified_key(key_id, request.method, url, headers, body)
+        if key.owner != actor:
+            raise InboxError(401, f"key owner {key.owner} is not the actor {actor}")
+        return VerifiedActivity(activity, body, actor, key_id)
+
+    async def _verified_key(
+        self, key_id: str, method: str, url: str, headers: dict[str, str], body: bytes
+    ) -> PublicKey:
+        now = self._clock()
+        try:
+            key = await self._keys.get(key_id)
+        except Exception as error:  # any resolution failure is the sender's: 401, not 500
+            raise InboxError(401, f"key {key_id} unavailable: {error}") from error
+        try:
+            verify_request(method=method, url=url, headers=headers, body=body, public_key=key.key, now=now)
+            return key
+        except SignatureError as first:
+            failure = first
+        try:  # the key may have rotated: fetch it once more (the resolver rate-limits this)
+            fresh = await self._keys.refresh(key_id)
+        except Exception as error:
+            raise InboxError(401, f"signature: {failure}; refetch failed: {error}") from error
+        try:
+            verify_request(method=method, url=url, headers=headers, body=body, public_key=fresh.key, now=now)
+        except SignatureError as error:
+            raise InboxError(401, f"signature: {error}") from error
+        return fresh
+
+    async def _known(self, key_id: str) -> bool:
+        return await self._keys.cached(key_id) is not None
+
+    @staticmethod
+    def _is_self_delete(activity: dict[str, Any]) -> bool:
+        if activity["type"] != "Delete":
+            return False
+        obj = activity.get("object")
+        target = obj.get("id") if isinstance(obj, dict) else obj
+        return target == activity["actor"]

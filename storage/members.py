@@ -1,0 +1,96 @@
+"""Rosters: members of groups, local or remote, and their facilitator flag."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.db import fetchall, fetchone
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    group_id: int
+    member: str  # the member's actor IRI
+    local_actor_id: int | None
+    facilitator: bool
+    added_at: str
+
+
+@dataclass(frozen=True, slots=True)
+class Membership:
+    group_name: str
+    facilitator: bool
+
+
+_COLUMNS = "group_id, member, local_actor_id, facilitator, added_at"
+
+
+def _member(row: aiosqlite.Row | None) -> Member | None:
+    return Member(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
+
+
+async def put_member(conn: aiosqlite.Connection, member: Member) -> bool:
+    """Add a member; False if already on the roster."""
+    cursor = await conn.execute(
+        f"INSERT OR IGNORE INTO members ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
+        (member.group_id, member.member, member.local_actor_id, int(member.facilitator), member.added_at),
+    )
+    return cursor.rowcount > 0
+
+
+async def delete_member(conn: aiosqlite.Connection, group_id: int, member: str) -> bool:
+    """Take a member off a roster; True if they were on it."""
+    cursor = await conn.execute("DELETE FROM members WHERE group_id = ? AND member = ?", (group_id, member))
+    return cursor.rowcount > 0
+
+
+async def delete_member_everywhere(conn: aiosqlite.Connection, member: str) -> list[int]:
+    """Take an actor off every roster (its account was deleted); the groups it left."""
+    rows = await fetchall(conn, "DELETE FROM members WHERE member = ? RETURNING group_id", (member,))
+    return [int(row[0]) for row in rows]
+
+
+async def get_member(conn: aiosqlite.Connection, group_id: int, member: str) -> Member | None:
+    """A roster entry by the member's actor IRI."""
+    return _member(await fetchone(
+        conn, f"SELECT {_COLUMNS} FROM members WHERE group_id = ? AND member = ?", (group_id, member)
+    ))
+
+
+async def get_local_member(conn: aiosqlite.Connection, group_id: int, local_actor_id: int) -> Member | None:
+    """A local person's roster entry in a group."""
+    return _member(await fetchone(
+        conn, f"SELECT {_COLUMNS} FROM members WHERE group_id = ? AND local_actor_id = ?",
+        (group_id, local_actor_id),
+    ))
+
+
+async def list_members(conn: aiosqlite.Connection, group_id: int) -> list[Member]:
+    """A group's roster in the order members were added."""
+    rows = await fetchall(
+        conn, f"SELECT {_COLUMNS} FROM members WHERE group_id = ? ORDER BY added_at, member", (group_id,)
+    )
+    return [m for m in map(_member, rows) if m is not None]
+
+
+async def list_member_ids(conn: aiosqlite.Connection, group_id: int) -> list[str]:
+    """The actor IRIs on a group's roster."""
+    rows = await fetchall(conn, "SELECT member FROM members WHERE group_id = ?", (group_id,))
+    return [row[0] for row in rows]
+
+
+async def count_members(conn: aiosqlite.Connection, group_id: int) -> int:
+    """A group's roster size."""
+    row = await fetchone(conn, "SELECT COUNT(*) FROM members WHERE group_id = ?", (group_id,))
+    return int(row[0]) if row else 0
+
+
+async def list_memberships_of_local(conn: aiosqlite.Connection, local_actor_id: int) -> list[Membership]:
+    """The groups a local person belongs to."""
+    rows = await fetchall(
+        conn, "SELECT a.name, m.facilitator FROM members m JOIN local_actors a ON a.id = m.group_id"
+        " WHERE m.local_actor_id = ? ORDER BY a.name", (local_actor_id,),
+    )
+    return [Membership(row[0], bool(row[1])) for row in rows]
