@@ -10,9 +10,12 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from fedassembly import inbox_create  # noqa: F401  (registers the Create handler)
+from fedassembly.closing import run_closer
 from fedassembly.node import open_node
+from fedassembly.poll_updates import run_poll_updates
 from fedassembly.settings import Settings
-from fedassembly.web import actors, api, discovery
+from fedassembly.web import actors, api, decisions, discovery, members, proposals
 from fedassembly.web import inbox as inbox_routes
 from fedassembly.web.common import NODE
 from federation.inbox import InboxVerifier
@@ -52,6 +55,9 @@ def add_routes(app: web.Application) -> None:
     r.add_post("/api/v1/follows", api.post_follow)
     r.add_delete("/api/v1/follows", api.delete_follow)
     r.add_post("/api/v1/groups/{name}/announcements", api.post_announcement)
+    proposals.add_routes(app)
+    members.add_routes(app)
+    decisions.add_routes(app)
 
 
 def build_app(settings: Settings) -> web.Application:
@@ -84,6 +90,8 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
         tasks = [
             asyncio.create_task(worker.run(stop), name="delivery"),
             asyncio.create_task(_maintenance(node, stop), name="maintenance"),
+            asyncio.create_task(run_poll_updates(node, stop), name="poll-updates"),
+            asyncio.create_task(run_closer(node, stop), name="closer"),
         ]
         try:
             yield

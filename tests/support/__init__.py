@@ -1,0 +1,1 @@
+"""Test support: real nodes on loopback and a scriptable remote fediverse server."""
