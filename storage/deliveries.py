@@ -111,3 +111,48 @@ async def count_deliveries(conn: aiosqlite.Connection) -> DeliveryCounts:
     rows = await fetchall(conn, "SELECT state, COUNT(*) FROM deliveries GROUP BY state")
     counts = {row[0]: int(row[1]) for row in rows}
     return DeliveryCounts(counts.get("pending", 0), counts.get("dead", 0))
+
+
+async def has_due_deliveries(conn: aiosqlite.Connection, now: float) -> bool:
+    """Whether a claim at ``now`` would lease anything (a read, so an idle poll takes no write lock)."""
+    row = await fetchone(
+        conn,
+        "SELECT 1 FROM deliveries WHERE state = 'pending' AND next_attempt_at <= ?"
+        " AND lease_until <= ? AND host NOT IN"
+        " (SELECT host FROM delivery_hosts WHERE paused_until > ?) LIMIT 1",
+        (now, now, now),
+    )
+    return row is not None
+
+
+async def next_claimable_at(conn: aiosqlite.Connection) -> float | None:
+    """When a pending delivery can next be claimed: due, its lease and its host's pause over."""
+    row = await fetchone(
+        conn,
+        "SELECT MIN(MAX(d.next_attempt_at, d.lease_until, COALESCE(h.paused_until, 0)))"
+        " FROM deliveries AS d LEFT JOIN delivery_hosts AS h ON h.host = d.host"
+        " WHERE d.state = 'pending'",
+    )
+    return float(row[0]) if row and row[0] is not None else None
+
+
+async def release_deliveries(conn: aiosqlite.Connection, ids: Iterable[int]) -> None:
+    """Drop the lease of deliveries handed back unattempted (their schedule is unchanged)."""
+    await conn.executemany("UPDATE deliveries SET lease_until = 0 WHERE id = ?", [(i,) for i in ids])
+
+
+async def release_all_leases(conn: aiosqlite.Connection) -> None:
+    """Drop every lease: the only worker is starting, so any lease left is a dead process's."""
+    await conn.execute("UPDATE deliveries SET lease_until = 0 WHERE lease_until > 0")
+
+
+async def put_host_pause(conn: aiosqlite.Connection, host: str, until: float, now: float) -> None:
+    """Pause a failing host until ``until``, but never past the end of a pause still running
+    (that one ends at another job's retry, which must not be pushed back)."""
+    await conn.execute(
+        "INSERT INTO delivery_hosts (host, paused_until, failures, updated_at) VALUES (?, ?, 1, ?)"
+        " ON CONFLICT (host) DO UPDATE SET paused_until = CASE"
+        " WHEN paused_until > excluded.updated_at THEN MIN(paused_until, excluded.paused_until)"
+        " ELSE excluded.paused_until END,"
+        " failures = failures + 1, updated_at = excluded.updated_at", (host, until, now),
+    )

@@ -1,0 +1,93 @@
+"""The delivery worker's ports over our SQLite database: the queue store and the senders' keys."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from fedassembly.clock import now_iso
+from fedassembly.local_keys import LocalKeys
+from fedassembly.urls import Urls
+from federation.keys import PrivateKey, load_private_key
+from storage import actors as actor_repo
+from storage import deliveries as delivery_repo
+from storage.db import Database
+from storage.deliveries import DeliveryJob
+
+
+class SenderKeyError(Exception):
+    """A delivery's sender is not (or no longer) a local actor."""
+
+
+class SqliteDeliveryStore:
+    """The durable delivery queue (``federation.ports.DeliveryStore``) on the node's database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def claim(self, now: float, lease_until: float, limit: int) -> list[DeliveryJob]:
+        """Lease up to ``limit`` due jobs whose host is not paused; [] without a write when none is."""
+        # The feeder polls every second for rows the CLI queued; an idle poll must not take the
+        # write lock (nor an fsync) from the CLI and the inbox.
+        if not await delivery_repo.has_due_deliveries(self._db.reader, now):
+            return []
+        async with self._db.transaction() as conn:
+            return await delivery_repo.claim_due_deliveries(conn, now, lease_until, limit)
+
+    async def record_delivered(self, ids: Collection[int], hosts: Collection[str]) -> None:
+        """Delete jobs answered with a 2xx and lift their hosts' pauses."""
+        async with self._db.transaction() as conn:
+            await delivery_repo.delete_deliveries(conn, ids)
+            await delivery_repo.clear_hosts(conn, hosts)
+
+    async def record_retry(
+        self, job_id: int, host: str, *, attempts: int, next_attempt_at: float, error: str,
+        pause_host_until: float | None, now: float,
+    ) -> None:
+        """Reschedule a failed job and, if asked, pause its host (never past a running pause's end)."""
+        async with self._db.transaction() as conn:
+            await delivery_repo.reschedule_delivery(conn, job_id, attempts, next_attempt_at, error)
+            if pause_host_until is not None:
+                await delivery_repo.put_host_pause(conn, host, pause_host_until, now)
+
+    async def record_final(self, job_id: int, attempts: int, error: str) -> None:
+        """Keep a job as dead with its last error."""
+        async with self._db.transaction() as conn:
+            await delivery_repo.kill_delivery(conn, job_id, attempts, error)
+
+    async def release(self, ids: Collection[int]) -> None:
+        """Hand jobs back unattempted."""
+        async with self._db.transaction() as conn:
+            await delivery_repo.release_deliveries(conn, ids)
+
+    async def release_leases(self) -> None:
+        """Drop every lease (called as the only worker starts)."""
+        async with self._db.transaction() as conn:
+            await delivery_repo.release_all_leases(conn)
+
+    async def next_due_at(self) -> float | None:
+        """When a job can next be claimed; None when nothing is pending."""
+        return await delivery_repo.next_claimable_at(self._db.reader)
+
+
+class StoredSenderKeys:
+    """Local actors' RSA signing keys (``federation.ports.SenderKeys``), read once, kept in memory."""
+
+    def __init__(self, db: Database, base: str) -> None:
+        self._db = db
+        self._urls = Urls(base.rstrip("/"))
+        self._local_keys = LocalKeys(db, now_iso)
+        self._cache: dict[int, tuple[str, PrivateKey]] = {}
+
+    async def key_for(self, sender_id: int) -> tuple[str, PrivateKey]:
+        """The key id and private key the actor signs with; SenderKeyError if it is not local."""
+        cached = self._cache.get(sender_id)
+        if cached is not None:
+            return cached
+        actor = await actor_repo.get_actor_by_id(self._db.reader, sender_id)
+        if actor is None:
+            raise SenderKeyError(f"no local actor {sender_id}")
+        # A person's keys are made when first needed (DESIGN 4): sending can be that moment.
+        key = await self._local_keys.get(actor, "rsa")
+        entry = (self._urls.key_id(actor.kind, actor.name), load_private_key(key.private_pem))
+        self._cache[sender_id] = entry
+        return entry
