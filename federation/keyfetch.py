@@ -17,8 +17,8 @@ from yarl import URL
 
 from federation.addresses import same_origin
 from federation.fetch import FetchError, SafeFetcher
+from federation.keys import base58btc_decode
 
-_BASE58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
 _ED25519_PUB = b"\xed\x01"  # multicodec ed25519-pub, varint-encoded
 _RSA_PUB = b"\x85\x24"  # multicodec rsa-pub (0x1205), varint-encoded; PKCS#1 DER follows
 # An RSA-4096 Multikey is about 720 characters; the cap keeps the quadratic base58 decoding of
@@ -126,8 +126,8 @@ def _multibase_to_pem(multibase: str, key_id: str) -> str:
         raise KeyResolutionError(f"{key_id}: Multikey longer than {_MAX_MULTIBASE_CHARS}")
     if not multibase.startswith("z"):
         raise KeyResolutionError(f"{key_id}: only base58btc multibase keys are supported")
-    raw = _base58_decode(multibase[1:], key_id)
     try:
+        raw = base58btc_decode(multibase[1:])
         if raw.startswith(_ED25519_PUB) and len(raw) == 34:
             key: Any = Ed25519PublicKey.from_public_bytes(raw[2:])
         elif raw.startswith(_RSA_PUB):
@@ -138,16 +138,3 @@ def _multibase_to_pem(multibase: str, key_id: str) -> str:
         raise KeyResolutionError(f"{key_id}: malformed Multikey") from exc
     spki = key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     return spki.decode()
-
-
-def _base58_decode(text: str, key_id: str) -> bytes:
-    """Decode base58btc (the Bitcoin alphabet), as multibase 'z' uses it."""
-    number = 0
-    for char in text:
-        digit = _BASE58_ALPHABET.find(char)
-        if digit < 0:
-            raise KeyResolutionError(f"{key_id}: invalid base58 character {char!r}")
-        number = number * 58 + digit
-    # Each leading "1" encodes a leading zero byte.
-    zeros = len(text) - len(text.lstrip("1"))
-    return b"\x00" * zeros + number.to_bytes((number.bit_length() + 7) // 8, "big")

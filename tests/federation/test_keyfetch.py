@@ -11,8 +11,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from federation.fetch import FetchError, ForbiddenAddressError
 from federation.keyfetch import KeyResolutionError, RemoteKey, resolve_key
-
-_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+from federation.keys import base58btc_encode, ed25519_public_multibase
 
 
 def _pem(public_key: Any) -> str:
@@ -29,15 +28,6 @@ def pem() -> str:
 @pytest.fixture(scope="module")
 def other_pem() -> str:
     return _pem(rsa.generate_private_key(public_exponent=65537, key_size=2048).public_key())
-
-
-def base58(data: bytes) -> str:
-    number = int.from_bytes(data, "big")
-    text = ""
-    while number:
-        number, digit = divmod(number, 58)
-        text = _ALPHABET[digit] + text
-    return "1" * (len(data) - len(data.lstrip(b"\0"))) + text
 
 
 async def documents(serve, ap_response, docs: dict[str, Any], host: str = "127.0.0.1"):
@@ -268,8 +258,7 @@ async def test_embedded_key_without_material_is_refused(serve, ap_response, make
 
 async def test_multikey_assertion_method(serve, ap_response, make_fetcher, pem: str) -> None:
     ed_public = ed25519.Ed25519PrivateKey.generate().public_key()
-    raw = ed_public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    multibase = "z" + base58(b"\xed\x01" + raw)
+    multibase = ed25519_public_multibase(ed_public)
 
     def with_multikey(b: str) -> dict[str, Any]:
         method = {
@@ -321,3 +310,33 @@ async def test_owner_url_served_under_another_id_is_refused(
     )
     with pytest.raises(KeyResolutionError):
         await resolve_key(make_fetcher(), server.url("/keys/1"))
+
+
+@pytest.mark.parametrize(
+    "multibase",
+    ["z0OIl", "mAAAA", "z" + "2" * 2000, "z6LSbysY2xFMRpGMhb7tFTLMpeuPRaqaWM1yECx2AtzE3KCc"],
+)
+async def test_malformed_or_unsupported_multikey_is_refused(
+    serve, ap_response, make_fetcher, multibase: str
+) -> None:
+    def with_multikey(b: str) -> dict[str, Any]:
+        method = {"id": f"{b}/users/alice#k", "type": "Multikey", "publicKeyMultibase": multibase}
+        return actor(b, [], assertionMethod=method)
+
+    server = await documents(serve, ap_response, {"/users/alice": with_multikey})
+    with pytest.raises(KeyResolutionError):
+        await resolve_key(make_fetcher(), server.url("/users/alice#k"))
+
+
+async def test_rsa_multikey_is_converted_to_pem(serve, ap_response, make_fetcher, pem: str) -> None:
+    public = serialization.load_pem_public_key(pem.encode())
+    pkcs1 = public.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.PKCS1)
+    multibase = "z" + base58btc_encode(b"\x85\x24" + pkcs1)
+
+    def with_multikey(b: str) -> dict[str, Any]:
+        method = {"id": f"{b}/users/alice#rsa", "type": "Multikey", "publicKeyMultibase": multibase}
+        return actor(b, [], assertionMethod=[method])
+
+    server = await documents(serve, ap_response, {"/users/alice": with_multikey})
+    key = await resolve_key(make_fetcher(), server.url("/users/alice#rsa"))
+    assert key.public_key_pem == pem
