@@ -21,6 +21,7 @@ import asyncio
 import json
 import logging
 import socket
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address, ip_address
@@ -173,6 +174,7 @@ class _FilteringResolver(AbstractResolver):
     async def resolve(
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
+        """Resolve with the default resolver; ForbiddenAddressError if no address is allowed."""
         name = normalize_host(host)
         if name == "invalid" or name.endswith(".invalid"):
             # RFC 6761 6.4: answer "no such name" at once instead of waiting on a DNS server.
@@ -185,6 +187,7 @@ class _FilteringResolver(AbstractResolver):
         return allowed
 
     async def close(self) -> None:
+        """Close the wrapped resolver."""
         await self._inner.close()
 
 
@@ -204,6 +207,7 @@ class GuardedConnector(aiohttp.TCPConnector):
 
 
 def _allow_any(_ip: IPv4Address | IPv6Address) -> bool:
+    """The predicate of `allow_private_addresses`: every address may be reached."""
     return True
 
 
@@ -212,11 +216,11 @@ def create_session(
     *,
     is_allowed: AddressPredicate | None = None,
     limit: int = 256,
-    ssl_context: Any = None,
+    ssl_context: ssl.SSLContext | None = None,
 ) -> aiohttp.ClientSession:
     """A session whose every connection goes only to addresses the policy (or `is_allowed`) allows.
 
-    `ssl_context` (an `ssl.SSLContext`) replaces the system trust store, e.g. for a test CA.
+    `ssl_context` replaces the system trust store, e.g. with a test CA.
     Call from a running event loop; the caller closes the session.
     """
     if is_allowed is None:
@@ -260,10 +264,12 @@ def is_activitypub_content_type(value: str | None) -> bool:
 
 
 def _is_jrd_content_type(value: str | None) -> bool:
+    """True for application/jrd+json or application/json, whatever the parameters."""
     return bool(value) and value.split(";", 1)[0].strip().lower() in _JRD_TYPES
 
 
 def _refuse_constant(name: str) -> Any:
+    """Refuse NaN and Infinity, which Python's json accepts but JSON does not."""
     raise ValueError(f"{name} is not JSON")
 
 
