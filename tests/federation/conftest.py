@@ -60,10 +60,12 @@ class Loopback:
     requests: list[web.Request] = field(default_factory=list)
 
     def url(self, path: str = "/") -> str:
+        """An absolute URL on this server."""
         return url_for(self.host, self.port, path, self.scheme)
 
     @property
     def paths(self) -> list[str]:
+        """The path and query of every request received, in order."""
         return [request.path_qs for request in self.requests]
 
 
@@ -76,10 +78,12 @@ class Tripwire:
     connections: int = 0
 
     def url(self, path: str = "/") -> str:
+        """An absolute http URL on this listener."""
         return url_for(self.host, self.port, path)
 
 
 def _bound_socket(host: str) -> socket.socket:
+    """A TCP socket bound to port 0 of `host`, so the port is known before serving."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

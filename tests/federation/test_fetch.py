@@ -37,6 +37,7 @@ JRD_ACCEPT = "application/jrd+json, application/json"
 
 
 def only_127_0_0_2(ip: Any) -> bool:
+    """An is_allowed predicate: 127.0.0.2 plays a public host, everything else is refused."""
     return ip == ipaddress.ip_address("127.0.0.2")
 
 

@@ -15,6 +15,7 @@ from federation.keys import base58btc_encode, ed25519_public_multibase
 
 
 def _pem(public_key: Any) -> str:
+    """SubjectPublicKeyInfo PEM of a public key."""
     return public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     ).decode()
@@ -46,6 +47,7 @@ async def documents(serve, ap_response, docs: dict[str, Any], host: str = "127.0
 
 
 def actor(base: str, public_key: Any, **extra: Any) -> dict[str, Any]:
+    """A Mastodon-shaped actor document for alice on `base` with the given publicKey value."""
     return {
         "id": f"{base}/users/alice",
         "type": "Person",
