@@ -1,0 +1,155 @@
+"""Proposals: their frozen rules, lifecycle state and coalesced-update mark (0003 schema)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import aiosqlite
+
+from storage.db import fetchall, fetchone
+
+# States that end a proposal: the API's ``state=closed`` lists all of them.
+ENDED_STATES = ("closed", "decided", "withdrawn")
+
+
+@dataclass(frozen=True, slots=True)
+class NewProposal:
+    group_id: int
+    kind: str
+    title: str
+    content: str
+    options: tuple[str, ...]
+    method: str
+    threshold: str
+    quorum: str  # an exact fraction as text, e.g. "1/2"
+    area: str | None
+    status_quo: bool
+    closes_at: float
+    created_at: str
+    created_by: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Proposal:
+    id: int
+    group_id: int
+    kind: str
+    title: str
+    content: str
+    options: tuple[str, ...]
+    method: str
+    threshold: str
+    quorum: str
+    area: str | None
+    status_quo: bool
+    closes_at: float
+    created_at: str
+    created_by: int | None
+    state: str  # open | closed | decided | withdrawn
+    closed_at: str | None
+    update_due_at: float | None
+    decision: str | None
+    snapshot: str | None
+
+    @property
+    def is_open(self) -> bool:
+        return self.state == "open"
+
+
+@dataclass(frozen=True, slots=True)
+class DelegationRow:
+    delegator: str
+    scope: str  # global | area | proposal
+    scope_key: str  # '' for global, the area, or the proposal id as text
+    delegate: str | None
+
+
+_COLUMNS = (
+    "id, group_id, kind, title, content, options, method, threshold, quorum, area, status_quo,"
+    " closes_at, created_at, created_by, state, closed_at, update_due_at, decision, snapshot"
+)
+
+
+def _proposal(row: aiosqlite.Row | None) -> Proposal | None:
+    if row is None:
+        return None
+    values = list(row)
+    values[5] = tuple(json.loads(values[5]))
+    values[10] = bool(values[10])
+    return Proposal(*values)
+
+
+async def put_proposal(conn: aiosqlite.Connection, new: NewProposal) -> int:
+    """Insert an open proposal; its id."""
+    cursor = await conn.execute(
+        "INSERT INTO proposals (group_id, kind, title, content, options, method, threshold, quorum,"
+        " area, status_quo, closes_at, created_at, created_by)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (new.group_id, new.kind, new.title, new.content, json.dumps(list(new.options)), new.method,
+         new.threshold, new.quorum, new.area, int(new.status_quo), new.closes_at, new.created_at,
+         new.created_by),
+    )
+    return int(cursor.lastrowid or 0)
+
+
+async def get_proposal_by_id(conn: aiosqlite.Connection, proposal_id: int) -> Proposal | None:
+    """A proposal by id."""
+    return _proposal(await fetchone(conn, f"SELECT {_COLUMNS} FROM proposals WHERE id = ?", (proposal_id,)))
+
+
+async def list_proposals_by_group(
+    conn: aiosqlite.Connection, group_id: int, state: str | None = None
+) -> list[Proposal]:
+    """A group's proposals, newest first; ``state`` 'open', 'closed' (every ended state) or None."""
+    sql = f"SELECT {_COLUMNS} FROM proposals WHERE group_id = ?"
+    params: list[object] = [group_id]
+    if state == "open":
+        sql += " AND state = 'open'"
+    elif state == "closed":
+        sql += f" AND state IN ({', '.join('?' * len(ENDED_STATES))})"
+        params.extend(ENDED_STATES)
+    rows = await fetchall(conn, sql + " ORDER BY id DESC", params)
+    return [p for p in map(_proposal, rows) if p is not None]
+
+
+async def put_proposal_withdrawn(conn: aiosqlite.Connection, proposal_id: int, closed_at: str) -> bool:
+    """Withdraw an open proposal; False if it was no longer open."""
+    cursor = await conn.execute(
+        "UPDATE proposals SET state = 'withdrawn', closed_at = ? WHERE id = ? AND state = 'open'",
+        (closed_at, proposal_id),
+    )
+    return cursor.rowcount > 0
+
+
+async def put_update_due(conn: aiosqlite.Connection, proposal_id: int, due_at: float) -> None:
+    """Ask for a coalesced Update(Question) at ``due_at``, keeping an earlier request."""
+    await conn.execute(
+        "UPDATE proposals SET update_due_at = MIN(COALESCE(update_due_at, ?), ?) WHERE id = ?",
+        (due_at, due_at, proposal_id),
+    )
+
+
+async def delete_update_due(conn: aiosqlite.Connection, proposal_id: int) -> None:
+    """Forget a proposal's pending Update(Question) request (it was sent)."""
+    await conn.execute("UPDATE proposals SET update_due_at = NULL WHERE id = ?", (proposal_id,))
+
+
+async def list_proposals_update_due(
+    conn: aiosqlite.Connection, now: float, limit: int = 100
+) -> list[Proposal]:
+    """Proposals whose coalesced Update(Question) is due, oldest request first."""
+    rows = await fetchall(
+        conn, f"SELECT {_COLUMNS} FROM proposals WHERE update_due_at IS NOT NULL AND update_due_at <= ?"
+        " ORDER BY update_due_at LIMIT ?", (now, limit),
+    )
+    return [p for p in map(_proposal, rows) if p is not None]
+
+
+async def list_delegations_for_group(conn: aiosqlite.Connection, group_id: int) -> list[DelegationRow]:
+    """Every delegation in force inside a group (all scopes)."""
+    rows = await fetchall(
+        conn, "SELECT delegator, scope, scope_key, delegate FROM delegations WHERE group_id = ?"
+        " ORDER BY delegator, scope, scope_key", (group_id,),
+    )
+    return [DelegationRow(*row) for row in rows]
