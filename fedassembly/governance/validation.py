@@ -1,0 +1,188 @@
+"""Refusing invalid proposals and ballots, each with a precise reason (DESIGN 5)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any
+
+from fedassembly.governance.ballots import Ballot, Choice, Choices, Ranking, Scores
+from fedassembly.governance.errors import InvalidBallotError, InvalidProposalError
+from fedassembly.governance.model import (
+    MAX_OPTIONS,
+    MAX_SCORE,
+    MAX_TEXT_LENGTH,
+    METHODS,
+    MIN_SCORE,
+    STATUS_QUO_OPTION,
+    THRESHOLDS,
+    YESNO_OPTIONS,
+    ProposalSpec,
+)
+
+_SHAPE = {
+    "single": "one choice",
+    "yesno": "one choice",
+    "approval": "a set of choices",
+    "ranked": "a ranking",
+    "score": "scores",
+}
+
+
+def validate_proposal(
+    title: str,
+    options: Sequence[str] | None,
+    method: str,
+    threshold: str | None = None,
+    quorum: Any = 0,
+    area: str | None = None,
+    status_quo: bool = False,
+) -> ProposalSpec:
+    """Check a new proposal's rules and freeze them; `None` threshold means the method's default."""
+    if method not in METHODS:
+        raise InvalidProposalError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    _check_text("title", title)
+    allowed = THRESHOLDS[method]
+    if threshold is None:
+        threshold = allowed[0]
+    elif threshold not in allowed:
+        raise InvalidProposalError(
+            f"threshold {threshold!r} does not fit method {method!r}; use {' or '.join(allowed)}"
+        )
+    if status_quo is not False and status_quo is not True:
+        raise InvalidProposalError("status_quo is true or false")
+    if status_quo and method != "ranked":
+        raise InvalidProposalError("status_quo applies to ranked proposals only")
+    return ProposalSpec(
+        options=_check_options(options, method, status_quo),
+        method=method,
+        threshold=threshold,
+        quorum=_check_quorum(quorum),
+        area=_check_area(area),
+        status_quo=status_quo,
+    )
+
+
+def validate_ballot(spec: ProposalSpec, ballot: Ballot) -> None:
+    """Refuse a ballot whose shape does not fit the method or that names an unknown option."""
+    method = spec.method
+    if isinstance(ballot, Choices) and method in ("single", "yesno"):
+        count = len(ballot.options)
+        raise InvalidBallotError(f"a {method} proposal takes exactly one choice, not {count}", "wrong_method")
+    expected = {
+        "single": Choice,
+        "yesno": Choice,
+        "approval": Choices,
+        "ranked": Ranking,
+        "score": Scores,
+    }[method]
+    if not isinstance(ballot, expected):
+        raise InvalidBallotError(
+            f"a {method} proposal takes {_SHAPE[method]}, not {_describe(ballot)}", "wrong_method"
+        )
+    known = frozenset(spec.options)
+    if isinstance(ballot, Choice):
+        _check_known(ballot.option, known)
+    elif isinstance(ballot, Choices):
+        for option in sorted(ballot.options):
+            _check_known(option, known)
+    elif isinstance(ballot, Ranking):
+        seen: set[str] = set()
+        for option in ballot.order:
+            _check_known(option, known)
+            if option in seen:
+                raise InvalidBallotError(f"option {option!r} is ranked twice")
+            seen.add(option)
+    else:
+        seen = set()
+        for option, score in ballot.scores:
+            _check_known(option, known)
+            if option in seen:
+                raise InvalidBallotError(f"option {option!r} is scored twice")
+            seen.add(option)
+            if isinstance(score, bool) or not isinstance(score, int):
+                raise InvalidBallotError(f"the score of {option!r} is not an integer")
+            if not MIN_SCORE <= score <= MAX_SCORE:
+                raise InvalidBallotError(
+                    f"the score of {option!r} is {score}, outside {MIN_SCORE}..{MAX_SCORE}"
+                )
+
+
+def _check_known(option: str, known: frozenset[str]) -> None:
+    if option not in known:
+        raise InvalidBallotError(f"unknown option {option!r}", "unknown_option")
+
+
+def _describe(ballot: object) -> str:
+    for kind, words in (
+        (Choice, "one choice"),
+        (Choices, "a set of choices"),
+        (Ranking, "a ranking"),
+        (Scores, "scores"),
+    ):
+        if isinstance(ballot, kind):
+            return words
+    return f"a {type(ballot).__name__}"
+
+
+def _check_text(what: str, text: Any) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise InvalidProposalError(f"the {what} is empty")
+    if len(text) > MAX_TEXT_LENGTH:
+        raise InvalidProposalError(f"the {what} has {len(text)} characters; at most {MAX_TEXT_LENGTH}")
+
+
+def _check_options(options: Sequence[str] | None, method: str, status_quo: bool) -> tuple[str, ...]:
+    if method == "yesno":
+        # Yes/no options are fixed; omitting them is the usual way to create one.
+        if not options or (len(options) == len(YESNO_OPTIONS) and set(options) == set(YESNO_OPTIONS)):
+            return YESNO_OPTIONS
+        raise InvalidProposalError("a yesno proposal has exactly the options yes, no, abstain")
+    if options is None or isinstance(options, str):
+        raise InvalidProposalError("options are a list of texts")
+    result = tuple(options)
+    seen: set[str] = set()
+    for option in result:
+        _check_text("option", option)
+        if option == STATUS_QUO_OPTION:
+            # Reserved so that a ranked ballot's status quo always means the same thing.
+            raise InvalidProposalError(
+                f"the option {STATUS_QUO_OPTION!r} is reserved; set status_quo instead"
+            )
+        if option in seen:
+            raise InvalidProposalError(f"the option {option!r} is given twice")
+        seen.add(option)
+    if status_quo:
+        result += (STATUS_QUO_OPTION,)
+    if len(result) < 2:
+        raise InvalidProposalError("a proposal needs at least two options")
+    if len(result) > MAX_OPTIONS:
+        raise InvalidProposalError(f"{len(result)} options (status quo included); at most {MAX_OPTIONS}")
+    return result
+
+
+def _check_quorum(quorum: Any) -> Fraction:
+    if quorum is None:
+        return Fraction(0)
+    if isinstance(quorum, bool):
+        raise InvalidProposalError("the quorum is a number from 0 to 1")
+    if isinstance(quorum, float):
+        if not math.isfinite(quorum):
+            raise InvalidProposalError("the quorum is a number from 0 to 1")
+        # Through its shortest decimal text, so 0.1 becomes 1/10, not a binary approximation.
+        quorum = repr(quorum)
+    try:
+        value = Fraction(quorum)
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise InvalidProposalError("the quorum is a number from 0 to 1") from None
+    if not 0 <= value <= 1:
+        raise InvalidProposalError(f"the quorum {quorum} is outside 0..1")
+    return value
+
+
+def _check_area(area: Any) -> str | None:
+    if area is None:
+        return None
+    _check_text("area", area)
+    return area
