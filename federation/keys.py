@@ -61,7 +61,7 @@ def load_private_key(pem: str) -> PrivateKey:
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def load_public_key(pem: str) -> PublicKey:
-    """Parse an RSA or Ed25519 public key PEM, SPKI or PKCS#1 (memoized); KeyFormatError otherwise."""
+    """Parse an RSA or Ed25519 public key PEM, SPKI or PKCS#1 (memoized); else KeyFormatError."""
     try:
         key = serialization.load_pem_public_key(pem.strip().encode("ascii"))
     except (ValueError, TypeError, UnicodeEncodeError, UnsupportedAlgorithm) as exc:

@@ -31,9 +31,7 @@ PROOF_TYPE = "DataIntegrityProof"
 # The form fedify's Temporal.Instant.toString() gives back: fedify re-serializes `created`
 # before hashing, so "…00.000Z" or "+00:00" would verify here but fail there.
 _CREATED = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d*[1-9])?Z")
-_XSD_DATETIME = re.compile(
-    r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?"
-)
+_XSD_DATETIME = re.compile(r"-?\d{4,}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})?")
 
 
 class ProofError(Exception):
@@ -91,9 +89,7 @@ def verify_object(
     if proof.get("proofPurpose") != proof_purpose:
         raise ProofError(f"proofPurpose must be {proof_purpose!r}")
     created = proof.get("created")
-    if created is not None and not (
-        isinstance(created, str) and _XSD_DATETIME.fullmatch(created)
-    ):
+    if created is not None and not (isinstance(created, str) and _XSD_DATETIME.fullmatch(created)):
         raise ProofError("proof created is not an XML Schema dateTime")
     value = proof.get("proofValue")
     if not isinstance(value, str) or not value.startswith("z"):
@@ -123,7 +119,9 @@ def _hash_data(proof_options: dict[str, Any], unsecured: dict[str, Any]) -> byte
     config = dict(proof_options)
     if "@context" not in config and "@context" in unsecured:
         config["@context"] = unsecured["@context"]
-    return hashlib.sha256(_canonical(config)).digest() + hashlib.sha256(_canonical(unsecured)).digest()
+    return (
+        hashlib.sha256(_canonical(config)).digest() + hashlib.sha256(_canonical(unsecured)).digest()
+    )
 
 
 def _canonical(value: dict[str, Any]) -> bytes:

@@ -1,4 +1,4 @@
-"""HTTP signatures: draft-cavage (as Mastodon verifies and sends it) and RFC 9421, as pure functions.
+"""HTTP signatures, draft-cavage (as Mastodon verifies and sends it) and RFC 9421: pure functions.
 
 Theory of operation. The inbox first calls `signature_key_id` (cheap, no crypto) to learn which
 key to load, then `verify_request` with that key. When a `signature-input` header is present the
@@ -133,9 +133,7 @@ def sign_request(
     if extra in headers:
         lines.append(f"{extra}: {headers[extra].strip()}")
         names.append(extra)
-    raw = private_key.sign(
-        "\n".join(lines).encode("utf-8"), padding.PKCS1v15(), hashes.SHA256()
-    )
+    raw = private_key.sign("\n".join(lines).encode("utf-8"), padding.PKCS1v15(), hashes.SHA256())
     out["signature"] = (
         f'keyId="{_quotable(key_id)}",algorithm="rsa-sha256",headers="{" ".join(names)}",'
         f'signature="{base64.b64encode(raw).decode("ascii")}"'
