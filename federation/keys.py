@@ -49,9 +49,13 @@ def public_pem_of(private_pem: str) -> str:
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def load_private_key(pem: str) -> PrivateKey:
-    """Parse an RSA or Ed25519 private key PEM (memoized); KeyFormatError otherwise."""
+    """Parse one of our RSA or Ed25519 private key PEMs (memoized); KeyFormatError otherwise."""
     try:
-        key = serialization.load_pem_private_key(pem.encode("ascii"), password=None)
+        # Private keys are only ever our own, made by the generators above; OpenSSL's RSA
+        # consistency check would cost ~30 ms per key on every cold load.
+        key = serialization.load_pem_private_key(
+            pem.encode("ascii"), password=None, unsafe_skip_rsa_key_validation=True
+        )
     except (ValueError, TypeError, UnicodeEncodeError, UnsupportedAlgorithm) as exc:
         raise KeyFormatError(f"unparseable private key PEM: {exc}") from exc
     if not isinstance(key, rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey):
