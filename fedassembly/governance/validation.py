@@ -78,8 +78,10 @@ def validate_ballot(spec: ProposalSpec, ballot: Ballot) -> None:
         "score": Scores,
     }[method]
     if not isinstance(ballot, expected):
+        article = "an" if method == "approval" else "a"
         raise InvalidBallotError(
-            f"a {method} proposal takes {_SHAPE[method]}, not {_describe(ballot)}", "wrong_method"
+            f"{article} {method} proposal takes {_SHAPE[method]}, not {_describe(ballot)}",
+            "wrong_method",
         )
     known = frozenset(spec.options)
     if isinstance(ballot, Choice):

@@ -1,0 +1,167 @@
+"""Proposals and ballots are refused with a precise reason; valid ones are frozen as given."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+import pytest
+
+from fedassembly.governance.ballots import (
+    Choice,
+    Choices,
+    Ranking,
+    Scores,
+    ballot_from_json,
+    ballot_to_json,
+)
+from fedassembly.governance.errors import InvalidBallotError, InvalidProposalError
+from fedassembly.governance.model import STATUS_QUO_OPTION, YESNO_OPTIONS
+from fedassembly.governance.validation import validate_ballot, validate_proposal
+
+
+def test_defaults_per_method() -> None:
+    """single→plurality, yesno→majority with fixed options, others name their fixed rule."""
+    assert validate_proposal("t", ["a", "b"], "single").threshold == "plurality"
+    yesno = validate_proposal("t", None, "yesno")
+    assert (yesno.threshold, yesno.options) == ("majority", YESNO_OPTIONS)
+    assert validate_proposal("t", ["a", "b"], "approval").threshold == "plurality"
+    assert validate_proposal("t", ["a", "b"], "ranked").threshold == "schulze"
+    assert validate_proposal("t", ["a", "b"], "score").threshold == "highest_total"
+
+
+def test_quorum_is_exact() -> None:
+    """A JSON float quorum becomes the fraction its decimal text says, not a binary one."""
+    assert validate_proposal("t", ["a", "b"], "single", quorum=0.1).quorum == Fraction(1, 10)
+    assert validate_proposal("t", ["a", "b"], "single", quorum=1).quorum == 1
+    assert validate_proposal("t", ["a", "b"], "single", quorum=None).quorum == 0
+
+
+def test_status_quo_is_appended_to_ranked_options() -> None:
+    spec = validate_proposal("t", ["a"], "ranked", status_quo=True)
+    assert spec.options == ("a", STATUS_QUO_OPTION)
+    assert spec.status_quo
+
+
+@pytest.mark.parametrize(
+    ("args", "reason"),
+    [
+        (("t", ["a", "a"], "single"), "the option 'a' is given twice"),
+        (("t", ["a", ""], "single"), "the option is empty"),
+        (("t", ["a", "  "], "single"), "the option is empty"),
+        (("t", [], "single"), "a proposal needs at least two options"),
+        (("t", ["a"], "approval"), "a proposal needs at least two options"),
+        (("t", [str(i) for i in range(21)], "single"), "21 options (status quo included); at most 20"),
+        (("t", ["a", "x" * 201], "single"), "the option has 201 characters; at most 200"),
+        (("", ["a", "b"], "single"), "the title is empty"),
+        (("t", ["a", "b"], "plural"), "unknown method 'plural'; use one of single, approval, yesno, ranked, score"),
+        (("t", ["a", "b"], "single", "two_thirds"), "threshold 'two_thirds' does not fit method 'single'; use plurality or majority"),
+        (("t", None, "yesno", "plurality"), "threshold 'plurality' does not fit method 'yesno'; use majority or two_thirds or consensus"),
+        (("t", ["a", "b"], "ranked", "majority"), "threshold 'majority' does not fit method 'ranked'; use schulze"),
+        (("t", ["a", "b"], "single", None, Fraction(3, 2)), "the quorum 3/2 is outside 0..1"),
+        (("t", ["a", "b"], "single", None, -0.1), "the quorum -0.1 is outside 0..1"),
+        (("t", ["a", "b"], "single", None, float("nan")), "the quorum is a number from 0 to 1"),
+        (("t", ["a", "b"], "single", None, "lots"), "the quorum is a number from 0 to 1"),
+        (("t", ["a", "b"], "single", None, True), "the quorum is a number from 0 to 1"),
+        (("t", ["yes", "no"], "yesno"), "a yesno proposal has exactly the options yes, no, abstain"),
+        (("t", ["a", "b"], "single", None, 0, None, True), "status_quo applies to ranked proposals only"),
+        (("t", ["a", STATUS_QUO_OPTION], "ranked"), f"the option {STATUS_QUO_OPTION!r} is reserved; set status_quo instead"),
+        (("t", ["a", "b"], "single", None, 0, ""), "the area is empty"),
+    ],
+)
+def test_invalid_proposals(args: tuple, reason: str) -> None:
+    with pytest.raises(InvalidProposalError) as refused:
+        validate_proposal(*args)
+    assert refused.value.reason == reason
+
+
+def test_twenty_options_with_status_quo_is_the_limit() -> None:
+    assert len(validate_proposal("t", [str(i) for i in range(19)], "ranked", status_quo=True).options) == 20
+    with pytest.raises(InvalidProposalError):
+        validate_proposal("t", [str(i) for i in range(20)], "ranked", status_quo=True)
+
+
+SINGLE = validate_proposal("t", ["a", "b", "c"], "single")
+APPROVAL = validate_proposal("t", ["a", "b", "c"], "approval")
+RANKED = validate_proposal("t", ["a", "b", "c"], "ranked")
+SCORE = validate_proposal("t", ["a", "b", "c"], "score")
+YESNO = validate_proposal("t", None, "yesno")
+
+
+@pytest.mark.parametrize(
+    ("spec", "ballot", "reason", "code"),
+    [
+        (SINGLE, Choice("d"), "unknown option 'd'", "unknown_option"),
+        (SINGLE, Choices(frozenset({"a", "b"})), "a single proposal takes exactly one choice, not 2", "wrong_method"),
+        (YESNO, Choices(frozenset()), "a yesno proposal takes exactly one choice, not 0", "wrong_method"),
+        (SINGLE, Ranking(("a",)), "a single proposal takes one choice, not a ranking", "wrong_method"),
+        (APPROVAL, Choices(frozenset({"a", "z"})), "unknown option 'z'", "unknown_option"),
+        (APPROVAL, Choice("a"), "an approval proposal takes a set of choices, not one choice", "wrong_method"),
+        (RANKED, Ranking(("a", "b", "a")), "option 'a' is ranked twice", "invalid"),
+        (RANKED, Ranking(("a", "q")), "unknown option 'q'", "unknown_option"),
+        (SCORE, Scores((("a", 6),)), "the score of 'a' is 6, outside 0..5", "invalid"),
+        (SCORE, Scores((("a", -1),)), "the score of 'a' is -1, outside 0..5", "invalid"),
+        (SCORE, Scores((("a", 1), ("a", 2))), "option 'a' is scored twice", "invalid"),
+        (SCORE, Scores((("a", True),)), "the score of 'a' is not an integer", "invalid"),
+        (SCORE, Scores((("x", 1),)), "unknown option 'x'", "unknown_option"),
+        (YESNO, Choice("maybe"), "unknown option 'maybe'", "unknown_option"),
+    ],
+)
+def test_invalid_ballots(spec, ballot, reason: str, code: str) -> None:
+    with pytest.raises(InvalidBallotError) as refused:
+        validate_ballot(spec, ballot)
+    assert (refused.value.reason, refused.value.code) == (reason, code)
+
+
+@pytest.mark.parametrize(
+    ("spec", "ballot"),
+    [
+        (SINGLE, Choice("a")),
+        (YESNO, Choice("abstain")),
+        (APPROVAL, Choices(frozenset())),
+        (APPROVAL, Choices(frozenset({"a", "c"}))),
+        (RANKED, Ranking(("c",))),
+        (RANKED, Ranking(("c", "a", "b"))),
+        (SCORE, Scores.of({"a": 0, "c": 5})),
+    ],
+)
+def test_valid_ballots(spec, ballot) -> None:
+    validate_ballot(spec, ballot)
+
+
+@pytest.mark.parametrize(
+    ("method", "data", "ballot"),
+    [
+        ("single", {"choice": "a"}, Choice("a")),
+        ("single", {"choices": ["a"]}, Choice("a")),
+        ("single", {"choices": ["a", "b"]}, Choices(frozenset({"a", "b"}))),
+        ("approval", {"choice": "a"}, Choices(frozenset({"a"}))),
+        ("approval", {"choices": ["b", "a", "b"]}, Choices(frozenset({"a", "b"}))),
+        ("ranked", {"choice": "a"}, Ranking(("a",))),
+        ("ranked", {"ranking": ["b", "a"]}, Ranking(("b", "a"))),
+        ("score", {"scores": {"b": 2, "a": 5}}, Scores((("a", 5), ("b", 2)))),
+    ],
+)
+def test_ballot_json(method, data, ballot) -> None:
+    """JSON shapes map to ballots; equivalent shapes become the method's own."""
+    assert ballot_from_json(method, data) == ballot
+    assert ballot_from_json(method, ballot_to_json(ballot)) == ballot
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        ["a"],
+        {},
+        {"choice": "a", "ranking": ["a"]},
+        {"vote": "a"},
+        {"choice": 3},
+        {"choices": "a"},
+        {"ranking": [1]},
+        {"scores": ["a"]},
+        {"scores": {"a": 2.5}},
+        {"scores": {"a": True}},
+    ],
+)
+def test_malformed_ballot_json(data) -> None:
+    with pytest.raises(InvalidBallotError):
+        ballot_from_json("score", data)
