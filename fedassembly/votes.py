@@ -13,6 +13,7 @@ import html
 import re
 import time
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiosqlite
 
@@ -134,6 +135,7 @@ async def _reply(
         return
     group_id = node.urls.actor(group.kind, group.name)
     published = now_iso()
+    handle = _handle(voter)
     note: dict[str, Any] = {
         "id": note_id,
         "type": "Note",
@@ -142,8 +144,8 @@ async def _reply(
         "cc": [],
         "inReplyTo": node.urls.proposal(proposal.id),
         # Mastodon starts a direct message with the mention; the tag makes it notify.
-        "content": f"{html.escape(voter.handle)} {text_html}",
-        "tag": [{"type": "Mention", "href": voter.id, "name": voter.handle}],
+        "content": f"{html.escape(handle)} {text_html}",
+        "tag": [{"type": "Mention", "href": voter.id, "name": handle}],
         "published": published,
     }
     if reason != "accepted":
@@ -155,3 +157,10 @@ async def _reply(
     target = [(voter.inbox, host_of(voter.inbox))]
     await outbox_repo.put_deliveries(conn, create["id"], group.id, target, time.time())
     node.delivery_queued()
+
+
+def _handle(actor: RemoteActor) -> str:
+    """``@user@host[:port]`` as Mastodon writes a mention (the port only off the default)."""
+    if not actor.preferred_username:
+        return actor.id
+    return f"@{actor.preferred_username}@{urlsplit(actor.id).netloc.lower()}"
