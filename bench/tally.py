@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Callable
 from fractions import Fraction
+from itertools import pairwise
 
 from fedassembly.governance.ballots import Ballot, Choice, Ranking
 from fedassembly.governance.delegation import Delegation
@@ -24,9 +25,7 @@ AREA = "housing"
 OPTIONS = ("north", "south", "east", "west")
 
 
-def make_assembly(
-    n: int, rng: random.Random
-) -> tuple[list[str], list[Delegation], dict[str, Ballot]]:
+def make_assembly(n: int, rng: random.Random) -> tuple[list[str], list[Delegation], dict[str, Ballot]]:
     """n members: 30% delegating in chains of up to 20, a few cycles, 5% area delegations."""
     members = [f"https://node{i % 97}.example/users/u{i}" for i in range(n)]
     order = members[:]
@@ -40,7 +39,7 @@ def make_assembly(
     while i < len(delegators):
         chain = delegators[i : i + rng.randint(1, 20)]
         i += len(chain)
-        for a, b in zip(chain, chain[1:], strict=False):
+        for a, b in pairwise(chain):
             delegations.append(Delegation(a, b))
         roll = rng.random()
         if roll < 0.01 and len(chain) > 1:
@@ -78,9 +77,10 @@ def bench_decide(rng: random.Random) -> None:
     for n in (10_000, 100_000, 1_000_000):
         members, delegations, ballots = make_assembly(n, rng)
         result = decide(spec, members, delegations, ballots, PROPOSAL)
-        seconds = best_of(3 if n < 1_000_000 else 2, lambda: decide(
-            spec, members, delegations, ballots, PROPOSAL
-        ))
+        seconds = best_of(
+            3 if n < 1_000_000 else 2,
+            lambda m=members, d=delegations, b=ballots: decide(spec, m, d, b, PROPOSAL),
+        )
         per_member.append(seconds / n)
         reasons: dict[str, int] = {}
         for why in result.delegation.reason.values():
@@ -112,7 +112,7 @@ def bench_schulze(rng: random.Random) -> None:
             ballots: dict[str, Ballot] = {m: Ranking(r) for m, r in zip(members, rankings, strict=True)}
         else:
             ballots = {m: Ranking(rng.choice(rankings)) for m in members}
-        seconds = best_of(3, lambda: decide(spec, members, (), ballots, PROPOSAL))
+        seconds = best_of(3, lambda b=ballots: decide(spec, members, (), b, PROPOSAL))
         result = decide(spec, members, (), ballots, PROPOSAL)
         print(
             f"Schulze, 10 options, 100,000 ballots from {distinct:>7,} distinct rankings:"

@@ -105,7 +105,10 @@ def test_malformed_scopes_are_refused(kwargs) -> None:
 
 def test_two_delegations_in_one_scope_are_refused() -> None:
     with pytest.raises(InvalidDelegationError, match="m1 has two area delegations"):
-        resolve([Delegation("m1", "m2", "area", area="housing"), Delegation("m1", "m3", "area", area="housing")], [])
+        resolve(
+            [Delegation("m1", "m2", "area", area="housing"), Delegation("m1", "m3", "area", area="housing")],
+            [],
+        )
 
 
 # --- properties ---------------------------------------------------------------------------
@@ -125,7 +128,9 @@ def assemblies(draw):
         st.lists(
             st.tuples(
                 st.sampled_from(people),
-                st.sampled_from(["global", *[("area", a) for a in AREAS], *[("proposal", p) for p in PROPOSALS]]),
+                st.sampled_from(
+                    ["global", *[("area", a) for a in AREAS], *[("proposal", p) for p in PROPOSALS]]
+                ),
             ),
             unique=True,
             max_size=3 * n,
@@ -279,7 +284,9 @@ def test_renaming_members_and_permuting_inputs_changes_nothing(assembly, rng: ra
     rng.shuffle(renamed_ballots)
     renamed_delegations = [rename(d) for d in delegations]
     rng.shuffle(renamed_delegations)
-    renamed = decide(spec, [names[m] for m in reversed(members)], renamed_delegations, dict(renamed_ballots), "p")
+    renamed = decide(
+        spec, [names[m] for m in reversed(members)], renamed_delegations, dict(renamed_ballots), "p"
+    )
 
     assert (renamed.tally, renamed.outcome, renamed.turnout, renamed.quorum_met) == (
         result.tally,
@@ -287,6 +294,10 @@ def test_renaming_members_and_permuting_inputs_changes_nothing(assembly, rng: ra
         result.turnout,
         result.quorum_met,
     )
-    assert {names[m]: names[v] for m, v in result.delegation.cast_by.items()} == dict(renamed.delegation.cast_by)
+    assert {names[m]: names[v] for m, v in result.delegation.cast_by.items()} == dict(
+        renamed.delegation.cast_by
+    )
     assert {names[m]: r for m, r in result.delegation.reason.items()} == dict(renamed.delegation.reason)
-    assert {names[m]: names[h] for m, h in result.delegation.next_hop.items()} == dict(renamed.delegation.next_hop)
+    assert {names[m]: names[h] for m, h in result.delegation.next_hop.items()} == dict(
+        renamed.delegation.next_hop
+    )

@@ -53,10 +53,22 @@ def test_status_quo_is_appended_to_ranked_options() -> None:
         (("t", [str(i) for i in range(21)], "single"), "21 options (status quo included); at most 20"),
         (("t", ["a", "x" * 201], "single"), "the option has 201 characters; at most 200"),
         (("", ["a", "b"], "single"), "the title is empty"),
-        (("t", ["a", "b"], "plural"), "unknown method 'plural'; use one of single, approval, yesno, ranked, score"),
-        (("t", ["a", "b"], "single", "two_thirds"), "threshold 'two_thirds' does not fit method 'single'; use plurality or majority"),
-        (("t", None, "yesno", "plurality"), "threshold 'plurality' does not fit method 'yesno'; use majority or two_thirds or consensus"),
-        (("t", ["a", "b"], "ranked", "majority"), "threshold 'majority' does not fit method 'ranked'; use schulze"),
+        (
+            ("t", ["a", "b"], "plural"),
+            "unknown method 'plural'; use one of single, approval, yesno, ranked, score",
+        ),
+        (
+            ("t", ["a", "b"], "single", "two_thirds"),
+            "threshold 'two_thirds' does not fit method 'single'; use plurality or majority",
+        ),
+        (
+            ("t", None, "yesno", "plurality"),
+            "threshold 'plurality' does not fit method 'yesno'; use majority or two_thirds or consensus",
+        ),
+        (
+            ("t", ["a", "b"], "ranked", "majority"),
+            "threshold 'majority' does not fit method 'ranked'; use schulze",
+        ),
         (("t", ["a", "b"], "single", None, Fraction(3, 2)), "the quorum 3/2 is outside 0..1"),
         (("t", ["a", "b"], "single", None, -0.1), "the quorum -0.1 is outside 0..1"),
         (("t", ["a", "b"], "single", None, float("nan")), "the quorum is a number from 0 to 1"),
@@ -64,7 +76,10 @@ def test_status_quo_is_appended_to_ranked_options() -> None:
         (("t", ["a", "b"], "single", None, True), "the quorum is a number from 0 to 1"),
         (("t", ["yes", "no"], "yesno"), "a yesno proposal has exactly the options yes, no, abstain"),
         (("t", ["a", "b"], "single", None, 0, None, True), "status_quo applies to ranked proposals only"),
-        (("t", ["a", STATUS_QUO_OPTION], "ranked"), f"the option {STATUS_QUO_OPTION!r} is reserved; set status_quo instead"),
+        (
+            ("t", ["a", STATUS_QUO_OPTION], "ranked"),
+            f"the option {STATUS_QUO_OPTION!r} is reserved; set status_quo instead",
+        ),
         (("t", ["a", "b"], "single", None, 0, ""), "the area is empty"),
     ],
 )
@@ -91,11 +106,21 @@ YESNO = validate_proposal("t", None, "yesno")
     ("spec", "ballot", "reason", "code"),
     [
         (SINGLE, Choice("d"), "unknown option 'd'", "unknown_option"),
-        (SINGLE, Choices(frozenset({"a", "b"})), "a single proposal takes exactly one choice, not 2", "wrong_method"),
+        (
+            SINGLE,
+            Choices(frozenset({"a", "b"})),
+            "a single proposal takes exactly one choice, not 2",
+            "wrong_method",
+        ),
         (YESNO, Choices(frozenset()), "a yesno proposal takes exactly one choice, not 0", "wrong_method"),
         (SINGLE, Ranking(("a",)), "a single proposal takes one choice, not a ranking", "wrong_method"),
         (APPROVAL, Choices(frozenset({"a", "z"})), "unknown option 'z'", "unknown_option"),
-        (APPROVAL, Choice("a"), "an approval proposal takes a set of choices, not one choice", "wrong_method"),
+        (
+            APPROVAL,
+            Choice("a"),
+            "an approval proposal takes a set of choices, not one choice",
+            "wrong_method",
+        ),
         (RANKED, Ranking(("a", "b", "a")), "option 'a' is ranked twice", "invalid"),
         (RANKED, Ranking(("a", "q")), "unknown option 'q'", "unknown_option"),
         (SCORE, Scores((("a", 6),)), "the score of 'a' is 6, outside 0..5", "invalid"),

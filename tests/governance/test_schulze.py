@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
-from itertools import permutations
+from itertools import pairwise, permutations
 
 from hypothesis import given
 from hypothesis import strategies as st
@@ -164,7 +164,10 @@ def test_nobody_ranking_anything_is_no_majority() -> None:
 
 
 rankings = st.lists(
-    st.tuples(st.permutations("ABCD").flatmap(lambda p: st.integers(0, 4).map(lambda k: tuple(p[:k]))), st.integers(1, 5)),
+    st.tuples(
+        st.permutations("ABCD").flatmap(lambda p: st.integers(0, 4).map(lambda k: tuple(p[:k]))),
+        st.integers(1, 5),
+    ),
     max_size=12,
 )
 
@@ -214,5 +217,5 @@ def test_strongest_paths_match_brute_force() -> None:
             for size in range(len(others) + 1):
                 for middle in permutations(others, size):
                     path = (i, *middle, j)
-                    best = max(best, min(link(a, b) for a, b in zip(path, path[1:], strict=False)))
+                    best = max(best, min(link(a, b) for a, b in pairwise(path)))
             assert result.p[i][j] == best

@@ -19,8 +19,14 @@ def yesno_ballots(yes: int, no: int, abstain: int = 0) -> dict[str, Ballot]:
     return {f"m{i}": Choice(v) for i, v in enumerate(votes)}
 
 
-def run_yesno(threshold: str, yes: int, no: int, abstain: int = 0, roster: int | None = None,
-              quorum: Fraction = Fraction(0)):
+def run_yesno(
+    threshold: str,
+    yes: int,
+    no: int,
+    abstain: int = 0,
+    roster: int | None = None,
+    quorum: Fraction = Fraction(0),
+):
     spec = validate_proposal("t", None, "yesno", threshold, quorum)
     ballots = yesno_ballots(yes, no, abstain)
     members = [f"m{i}" for i in range(roster if roster is not None else len(ballots))]
