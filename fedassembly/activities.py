@@ -13,7 +13,11 @@ GROUP_KINDS = ("assembly", "council")
 
 
 def to_ap_actor(
-    urls: Urls, actor: LocalActor, *, rsa_public_pem: str, ed25519_multibase: str | None,
+    urls: Urls,
+    actor: LocalActor,
+    *,
+    rsa_public_pem: str,
+    ed25519_multibase: str | None,
 ) -> dict[str, Any]:
     """The actor document of a local group, person or the instance actor (DESIGN 4, INTEROP 4.3)."""
     actor_id = urls.actor(actor.kind, actor.name)
@@ -44,12 +48,14 @@ def to_ap_actor(
         doc["fa:kind"] = actor.kind
         doc["members"] = f"{actor_id}/members"
     if ed25519_multibase is not None:
-        doc["assertionMethod"] = [{
-            "id": f"{actor_id}#ed25519-key",
-            "type": "Multikey",
-            "controller": actor_id,
-            "publicKeyMultibase": ed25519_multibase,
-        }]
+        doc["assertionMethod"] = [
+            {
+                "id": f"{actor_id}#ed25519-key",
+                "type": "Multikey",
+                "controller": actor_id,
+                "publicKeyMultibase": ed25519_multibase,
+            }
+        ]
     return doc
 
 
@@ -60,8 +66,14 @@ def _actor_type(kind: str) -> str:
 
 
 def activity(
-    activity_id: str, type_: str, actor: str, obj: Any, *, to: list[str] | None = None,
-    cc: list[str] | None = None, published: str | None = None,
+    activity_id: str,
+    type_: str,
+    actor: str,
+    obj: Any,
+    *,
+    to: list[str] | None = None,
+    cc: list[str] | None = None,
+    published: str | None = None,
 ) -> dict[str, Any]:
     """An activity with our context; ``to``/``cc`` only when given."""
     doc: dict[str, Any] = {"@context": CONTEXT, "id": activity_id, "type": type_, "actor": actor}
@@ -93,8 +105,14 @@ def to_ap_undo_follow(urls: Urls, follow_id: str, actor_id: str, target: str) ->
 
 
 def to_ap_public_note(
-    object_id: str, actor_id: str, followers: str, content_html: str, published: str,
-    *, in_reply_to: str | None = None, extra_cc: list[str] | None = None,
+    object_id: str,
+    actor_id: str,
+    followers: str,
+    content_html: str,
+    published: str,
+    *,
+    in_reply_to: str | None = None,
+    extra_cc: list[str] | None = None,
 ) -> dict[str, Any]:
     """A public Note attributed to a local actor, addressed to Public and its followers."""
     note: dict[str, Any] = {
@@ -115,8 +133,13 @@ def to_ap_public_note(
 def to_ap_create(urls: Urls, obj: dict[str, Any]) -> dict[str, Any]:
     """The Create of an object, addressed like the object itself."""
     return activity(
-        urls.new_activity_id(), "Create", obj["attributedTo"], obj,
-        to=obj.get("to"), cc=obj.get("cc"), published=obj.get("published"),
+        urls.new_activity_id(),
+        "Create",
+        obj["attributedTo"],
+        obj,
+        to=obj.get("to"),
+        cc=obj.get("cc"),
+        published=obj.get("published"),
     )
 
 

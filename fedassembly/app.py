@@ -77,12 +77,17 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
         node = await open_node(settings)
         app[NODE] = node
         app[inbox_routes.VERIFIER] = InboxVerifier(
-            base_url=node.urls.base, max_body_bytes=settings.max_body_bytes,
-            blocked_domains=settings.blocked_domains, keys=node.remote,
+            base_url=node.urls.base,
+            max_body_bytes=settings.max_body_bytes,
+            blocked_domains=settings.blocked_domains,
+            keys=node.remote,
         )
         worker = DeliveryWorker(
-            SqliteDeliveryStore(node.db), node.fetcher, StoredSenderKeys(node.db, node.urls.base),
-            concurrency=settings.delivery_concurrency, first_retry_seconds=settings.first_retry_seconds,
+            SqliteDeliveryStore(node.db),
+            node.fetcher,
+            StoredSenderKeys(node.db, node.urls.base),
+            concurrency=settings.delivery_concurrency,
+            first_retry_seconds=settings.first_retry_seconds,
             max_attempts=settings.max_attempts,
         )
         node.wake_delivery = worker.wake

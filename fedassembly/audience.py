@@ -9,9 +9,7 @@ from storage.follows import Follower
 from storage.remote import RemoteActor
 
 
-def inbox_targets(
-    followers: Iterable[Follower], direct: Iterable[RemoteActor] = ()
-) -> list[tuple[str, str]]:
+def inbox_targets(followers: Iterable[Follower], direct: Iterable[RemoteActor] = ()) -> list[tuple[str, str]]:
     """(inbox, host) pairs: followers through their shared inbox, ``direct`` at their own inbox.
 
     Members who do not follow get the activity at their personal inbox: Mastodon keeps a post

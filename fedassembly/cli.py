@@ -58,8 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     council = add("council", help="councils").add_subparsers(dest="action", required=True)
     p = add("create", council)
     p.add_argument("name")
-    p.add_argument("--rule", required=True,
-                   choices=["majority", "weighted", "double_majority", "consensus", "proportional"])
+    p.add_argument(
+        "--rule",
+        required=True,
+        choices=["majority", "weighted", "double_majority", "consensus", "proportional"],
+    )
     p.add_argument("--title", default="")
     person = add("person", help="local accounts").add_subparsers(dest="action", required=True)
     add("create", person).add_argument("name")
@@ -94,8 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fedassembly`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.command == "serve" else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.command == "serve" else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     try:
         settings = load_settings(getattr(args, "config", None))
         if args.command == "serve":
@@ -208,6 +213,8 @@ async def _backup(node: Node, args: argparse.Namespace) -> None:
     await node.db.backup(args.file)
     print(args.file)
 
+
+from fedassembly import cli_assemblies  # noqa: E402,F401  (registers member and assembly set)
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -43,7 +43,9 @@ async def get_actor(node: Node, name: str, *kinds: str) -> LocalActor:
     return actor
 
 
-async def create_group(node: Node, name: str, kind: str, title: str, settings: dict | None = None) -> LocalActor:
+async def create_group(
+    node: Node, name: str, kind: str, title: str, settings: dict | None = None
+) -> LocalActor:
     """A new assembly or council with its RSA and Ed25519 keys."""
     if not is_valid_name(name):
         raise InvalidError(f"invalid name {name!r}: use [a-z0-9_]{{1,30}}, not a reserved word")
@@ -82,7 +84,9 @@ async def create_person(node: Node, name: str, password: str) -> LocalActor:
         raise InvalidError("the password needs at least 8 characters")
     try:
         async with node.db.transaction() as conn:
-            await actor_repo.put_actor(conn, name, "person", name, now_iso(), password_hash=hash_password(password))
+            await actor_repo.put_actor(
+                conn, name, "person", name, now_iso(), password_hash=hash_password(password)
+            )
     except sqlite3.IntegrityError as error:
         raise ConflictError(f"the name {name!r} is taken") from error
     return await get_actor(node, name)
@@ -134,9 +138,13 @@ async def follow(node: Node, person: LocalActor, target: str) -> str:
     activity = to_ap_follow(follow_id, actor_id, remote.id)
     async with node.db.transaction() as conn:
         # Stored before sending: a peer may POST its Accept before it answers our Follow.
-        await follow_repo.put_following(conn, Following(person.id, remote.id, follow_id, "pending"), now_iso())
+        await follow_repo.put_following(
+            conn, Following(person.id, remote.id, follow_id, "pending"), now_iso()
+        )
         await outbox_repo.put_activity(conn, activity, person.id, public=False, published_at=now_iso())
-        await outbox_repo.put_deliveries(conn, follow_id, person.id, [(remote.inbox, host_of(remote.inbox))], time.time())
+        await outbox_repo.put_deliveries(
+            conn, follow_id, person.id, [(remote.inbox, host_of(remote.inbox))], time.time()
+        )
     node.delivery_queued()
     return follow_id
 
@@ -155,7 +163,9 @@ async def unfollow(node: Node, person: LocalActor, target: str) -> None:
     async with node.db.transaction() as conn:
         await follow_repo.delete_following(conn, person.id, remote.id)
         await outbox_repo.put_activity(conn, undo, person.id, public=False, published_at=now_iso())
-        await outbox_repo.put_deliveries(conn, undo["id"], person.id, [(remote.inbox, host_of(remote.inbox))], time.time())
+        await outbox_repo.put_deliveries(
+            conn, undo["id"], person.id, [(remote.inbox, host_of(remote.inbox))], time.time()
+        )
     node.delivery_queued()
 
 
@@ -168,8 +178,9 @@ async def announce(node: Node, group: LocalActor, text: str) -> dict:
     if len(text) > MAX_ANNOUNCEMENT_CHARS:
         raise InvalidError(f"the announcement is longer than {MAX_ANNOUNCEMENT_CHARS} characters")
     group_id = node.urls.actor(group.kind, group.name)
-    note = to_ap_public_note(node.urls.new_object_id(), group_id, f"{group_id}/followers",
-                             text_to_html(text), now_iso())
+    note = to_ap_public_note(
+        node.urls.new_object_id(), group_id, f"{group_id}/followers", text_to_html(text), now_iso()
+    )
     create = to_ap_create(node.urls, note)
     async with node.db.transaction() as conn:
         await outbox_repo.put_object(conn, note, group.id, note["published"])

@@ -17,8 +17,11 @@ def is_vote_note(note: dict[str, Any], base: str) -> bool:
     reply_to = note.get("inReplyTo")
     name = note.get("name")
     return (
-        isinstance(reply_to, str) and reply_to.startswith(f"{base}/proposals/")
-        and isinstance(name, str) and bool(name) and not note.get("content")
+        isinstance(reply_to, str)
+        and reply_to.startswith(f"{base}/proposals/")
+        and isinstance(name, str)
+        and bool(name)
+        and not note.get("content")
     )
 
 

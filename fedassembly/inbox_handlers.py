@@ -4,6 +4,7 @@ A handler runs inside the write transaction that also records the activity id (d
 effect and the record commit together. Anything that needs the network (the sender's actor
 document) is fetched before, by ``prepare``: a write transaction never waits on a remote server.
 Raising HandlerError rolls the unit back, the activity included, and answers its status.
+Handlers queue deliveries but need not wake the worker: the inbox route does once committed.
 """
 
 from __future__ import annotations
@@ -86,10 +87,10 @@ async def local_actor_by_url(node: Node, conn: aiosqlite.Connection, url: str | 
     """The local actor whose id is ``url``."""
     if not url or not url.startswith(node.urls.base + "/"):
         return None
-    path = url[len(node.urls.base):]
+    path = url[len(node.urls.base) :]
     for prefix, kinds in (("/groups/", ("assembly", "council")), ("/people/", ("person",))):
         if path.startswith(prefix):
-            actor = await actor_repo.get_actor_by_name(conn, path[len(prefix):])
+            actor = await actor_repo.get_actor_by_name(conn, path[len(prefix) :])
             return actor if actor is not None and actor.kind in kinds else None
     return None
 
@@ -125,8 +126,9 @@ async def on_follow(delivery: Delivery, conn: aiosqlite.Connection) -> str:
     accept = to_ap_accept(node.urls, node.urls.actor(target.kind, target.name), follow)
     await outbox_repo.put_activity(conn, accept, target.id, public=False, published_at=now_iso())
     # The Accept goes to the follower's own inbox: it concerns that account only.
-    await outbox_repo.put_deliveries(conn, accept["id"], target.id, [(sender.inbox, host_of(sender.inbox))], time.time())
-    node.delivery_queued()
+    await outbox_repo.put_deliveries(
+        conn, accept["id"], target.id, [(sender.inbox, host_of(sender.inbox))], time.time()
+    )
     return f"{sender.id} follows {target.name}"
 
 

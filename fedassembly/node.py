@@ -71,12 +71,15 @@ async def open_node(settings: Settings) -> Node:
 
     def sign_get(method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
         # Every GET is signed by the instance actor so servers in authorized-fetch mode answer.
-        return sign_request(method=method, url=url, headers=headers, body=body, key_id=key_id,
-                            private_key=instance_key)
+        return sign_request(
+            method=method, url=url, headers=headers, body=body, key_id=key_id, private_key=instance_key
+        )
 
     policy = FetchPolicy(
         allow_private_addresses=settings.allow_private_addresses,
-        timeout_seconds=10.0, max_bytes=settings.max_body_bytes, max_redirects=5,
+        timeout_seconds=10.0,
+        max_bytes=settings.max_body_bytes,
+        max_redirects=5,
         user_agent=f"{USER_AGENT} (+{urls.base})",
     )
     session = create_session(policy, limit=max(256, settings.delivery_concurrency * 2))

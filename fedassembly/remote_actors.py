@@ -44,9 +44,13 @@ def actor_from_document(doc: dict[str, Any], fetched_at: float) -> RemoteActor:
     kind = doc.get("type")
     name = doc.get("preferredUsername")
     return RemoteActor(
-        id=actor_id, host=host_of(actor_id), type=kind if isinstance(kind, str) else "Person",
-        preferred_username=name if isinstance(name, str) else None, inbox=inbox,
-        shared_inbox=shared if isinstance(shared, str) else None, document=doc,
+        id=actor_id,
+        host=host_of(actor_id),
+        type=kind if isinstance(kind, str) else "Person",
+        preferred_username=name if isinstance(name, str) else None,
+        inbox=inbox,
+        shared_inbox=shared if isinstance(shared, str) else None,
+        document=doc,
         fetched_at=fetched_at,
     )
 
@@ -99,7 +103,9 @@ class RemoteDirectory:
         remote = await resolve_key(self._fetcher, key_id)
         now = self._clock()
         async with self._db.transaction() as conn:
-            await remote_repo.put_remote_key(conn, RemoteKeyRow(key_id, remote.owner, remote.public_key_pem, now))
+            await remote_repo.put_remote_key(
+                conn, RemoteKeyRow(key_id, remote.owner, remote.public_key_pem, now)
+            )
             if remote.actor is not None:
                 await remote_repo.put_remote_actor(conn, actor_from_document(remote.actor, now))
         return self._remember(PublicKey(key_id, remote.owner, load_public_key(remote.public_key_pem)))

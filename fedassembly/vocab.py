@@ -15,8 +15,16 @@ FA = "https://w3id.org/fedassembly#"
 _JSON_TERMS = ("fa:tally", "fa:outcome", "fa:ballotLog", "fa:rule", "fa:delegates")
 _ID_TERMS = ("fa:proposal", "fa:council", "fa:councilQuestion")
 _PLAIN_TERMS = (
-    "fa:kind", "fa:method", "fa:area", "fa:turnout", "fa:rosterSize", "fa:quorumMet",
-    "fa:delegationDigest", "fa:deadline", "fa:digest", "fa:reason",
+    "fa:kind",
+    "fa:method",
+    "fa:area",
+    "fa:turnout",
+    "fa:rosterSize",
+    "fa:quorumMet",
+    "fa:delegationDigest",
+    "fa:deadline",
+    "fa:digest",
+    "fa:reason",
 )
 
 INLINE_CONTEXT: dict[str, Any] = {

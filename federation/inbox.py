@@ -136,14 +136,17 @@ async def read_limited(request: web.Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-
-
 class InboxVerifier:
     """Verifies inbox POSTs; knows nothing of what the activities mean."""
 
     def __init__(
-        self, *, base_url: str, max_body_bytes: int, blocked_domains: frozenset[str],
-        keys: KeyResolver, clock: Callable[[], float] = time.time,
+        self,
+        *,
+        base_url: str,
+        max_body_bytes: int,
+        blocked_domains: frozenset[str],
+        keys: KeyResolver,
+        clock: Callable[[], float] = time.time,
     ):
         self._base = base_url.rstrip("/")
         self._max = max_body_bytes

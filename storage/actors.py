@@ -44,8 +44,13 @@ def _actor(row: aiosqlite.Row | None) -> LocalActor | None:
 
 
 async def put_actor(
-    conn: aiosqlite.Connection, name: str, kind: str, title: str, created_at: str,
-    settings: dict[str, Any] | None = None, password_hash: str | None = None,
+    conn: aiosqlite.Connection,
+    name: str,
+    kind: str,
+    title: str,
+    created_at: str,
+    settings: dict[str, Any] | None = None,
+    password_hash: str | None = None,
 ) -> int:
     """Insert a local actor; raises sqlite3.IntegrityError if the name is taken."""
     cursor = await conn.execute(
@@ -91,18 +96,24 @@ async def count_actors_by_kind(conn: aiosqlite.Connection) -> dict[str, int]:
 async def get_key(conn: aiosqlite.Connection, actor_id: int, kind: str) -> ActorKey | None:
     """An actor's key of ``kind`` (rsa or ed25519), if made."""
     row = await fetchone(
-        conn, "SELECT actor_id, kind, private_pem, public_pem FROM actor_keys"
-        " WHERE actor_id = ? AND kind = ?", (actor_id, kind),
+        conn,
+        "SELECT actor_id, kind, private_pem, public_pem FROM actor_keys WHERE actor_id = ? AND kind = ?",
+        (actor_id, kind),
     )
     return ActorKey(row[0], row[1], row[2], row[3]) if row else None
 
 
 async def put_key_if_absent(
-    conn: aiosqlite.Connection, actor_id: int, kind: str, private_pem: str, public_pem: str,
+    conn: aiosqlite.Connection,
+    actor_id: int,
+    kind: str,
+    private_pem: str,
+    public_pem: str,
     created_at: str,
 ) -> None:
     """Store a key unless the actor has one of that kind already (first writer wins)."""
     await conn.execute(
         "INSERT OR IGNORE INTO actor_keys (actor_id, kind, private_pem, public_pem, created_at)"
-        " VALUES (?, ?, ?, ?, ?)", (actor_id, kind, private_pem, public_pem, created_at),
+        " VALUES (?, ?, ?, ?, ?)",
+        (actor_id, kind, private_pem, public_pem, created_at),
     )

@@ -46,8 +46,16 @@ async def put_ballot(conn: aiosqlite.Connection, ballot: BallotRow) -> None:
     """Append a leaf to a proposal's ballot log."""
     await conn.execute(
         f"INSERT INTO ballots ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (ballot.proposal_id, ballot.seq, ballot.voter, json.dumps(ballot.ballot), ballot.received_at,
-         ballot.source, ballot.activity_id, ballot.leaf_hash),
+        (
+            ballot.proposal_id,
+            ballot.seq,
+            ballot.voter,
+            json.dumps(ballot.ballot),
+            ballot.received_at,
+            ballot.source,
+            ballot.activity_id,
+            ballot.leaf_hash,
+        ),
     )
 
 
@@ -76,9 +84,11 @@ async def list_leaf_hashes(conn: aiosqlite.Connection, proposal_id: int) -> list
 async def list_latest_ballots(conn: aiosqlite.Connection, proposal_id: int) -> dict[str, dict[str, Any]]:
     """Each voter's latest ballot (the one that counts), by voter IRI."""
     rows = await fetchall(
-        conn, "SELECT voter, ballot FROM ballots b WHERE proposal_id = ? AND seq ="
+        conn,
+        "SELECT voter, ballot FROM ballots b WHERE proposal_id = ? AND seq ="
         " (SELECT MAX(seq) FROM ballots WHERE proposal_id = b.proposal_id AND voter = b.voter)"
-        " ORDER BY seq", (proposal_id,),
+        " ORDER BY seq",
+        (proposal_id,),
     )
     return {row[0]: json.loads(row[1]) for row in rows}
 
@@ -87,30 +97,39 @@ async def get_latest_ballot_by_voter(
     conn: aiosqlite.Connection, proposal_id: int, voter: str
 ) -> BallotRow | None:
     """A voter's latest ballot on a proposal."""
-    return _ballot(await fetchone(
-        conn, f"SELECT {_COLUMNS} FROM ballots WHERE proposal_id = ? AND voter = ? ORDER BY seq DESC LIMIT 1",
-        (proposal_id, voter),
-    ))
+    return _ballot(
+        await fetchone(
+            conn,
+            f"SELECT {_COLUMNS} FROM ballots WHERE proposal_id = ? AND voter = ? ORDER BY seq DESC LIMIT 1",
+            (proposal_id, voter),
+        )
+    )
 
 
 async def get_ballot_by_activity(
     conn: aiosqlite.Connection, proposal_id: int, activity_id: str
 ) -> BallotRow | None:
     """The leaf a fediverse vote Note made, if any."""
-    return _ballot(await fetchone(
-        conn, f"SELECT {_COLUMNS} FROM ballots WHERE proposal_id = ? AND activity_id = ?",
-        (proposal_id, activity_id),
-    ))
+    return _ballot(
+        await fetchone(
+            conn,
+            f"SELECT {_COLUMNS} FROM ballots WHERE proposal_id = ? AND activity_id = ?",
+            (proposal_id, activity_id),
+        )
+    )
 
 
 async def get_ballot_by_leaf_hash(
     conn: aiosqlite.Connection, proposal_id: int, leaf_hash: str
 ) -> BallotRow | None:
     """A leaf by its hash (hex)."""
-    return _ballot(await fetchone(
-        conn, f"SELECT {_COLUMNS} FROM ballots WHERE proposal_id = ? AND leaf_hash = ? ORDER BY seq LIMIT 1",
-        (proposal_id, leaf_hash.lower()),
-    ))
+    return _ballot(
+        await fetchone(
+            conn,
+            f"SELECT {_COLUMNS} FROM ballots WHERE proposal_id = ? AND leaf_hash = ? ORDER BY seq LIMIT 1",
+            (proposal_id, leaf_hash.lower()),
+        )
+    )
 
 
 async def put_refused_ballot(conn: aiosqlite.Connection, refused: RefusedBallot) -> None:
@@ -118,16 +137,24 @@ async def put_refused_ballot(conn: aiosqlite.Connection, refused: RefusedBallot)
     await conn.execute(
         "INSERT INTO refused_ballots (proposal_id, voter, reason, activity_id, note, received_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (refused.proposal_id, refused.voter, refused.reason, refused.activity_id, json.dumps(refused.note),
-         refused.received_at),
+        (
+            refused.proposal_id,
+            refused.voter,
+            refused.reason,
+            refused.activity_id,
+            json.dumps(refused.note),
+            refused.received_at,
+        ),
     )
 
 
 async def list_refused_ballots(conn: aiosqlite.Connection, proposal_id: int) -> list[RefusedBallot]:
     """A proposal's refused votes, oldest first."""
     rows = await fetchall(
-        conn, "SELECT proposal_id, voter, reason, activity_id, note, received_at FROM refused_ballots"
-        " WHERE proposal_id = ? ORDER BY id", (proposal_id,),
+        conn,
+        "SELECT proposal_id, voter, reason, activity_id, note, received_at FROM refused_ballots"
+        " WHERE proposal_id = ? ORDER BY id",
+        (proposal_id,),
     )
     return [RefusedBallot(r[0], r[1], r[2], r[3], json.loads(r[4]), r[5]) for r in rows]
 
@@ -146,7 +173,8 @@ async def put_vote_reply(
 async def list_vote_replies(conn: aiosqlite.Connection, proposal_id: int) -> list[tuple[str, str, str]]:
     """(voter, reason, reply id) of every reply sent about a proposal."""
     rows = await fetchall(
-        conn, "SELECT voter, reason, reply_id FROM vote_replies WHERE proposal_id = ? ORDER BY voter, reason",
+        conn,
+        "SELECT voter, reason, reply_id FROM vote_replies WHERE proposal_id = ? ORDER BY voter, reason",
         (proposal_id,),
     )
     return [(r[0], r[1], r[2]) for r in rows]

@@ -40,7 +40,8 @@ async def claim_due_deliveries(
     bodies = await _bodies(conn, {row[1] for row in rows})
     return [
         DeliveryJob(row[0], row[1], row[2], row[3], row[4], row[5], bodies[row[1]])
-        for row in rows if row[1] in bodies
+        for row in rows
+        if row[1] in bodies
     ]
 
 
@@ -63,15 +64,16 @@ async def reschedule_delivery(
     """Record a failed attempt and when to try again; the lease is released."""
     await conn.execute(
         "UPDATE deliveries SET attempts = ?, next_attempt_at = ?, lease_until = 0,"
-        " last_error = ? WHERE id = ?", (attempts, next_attempt_at, error, job_id),
+        " last_error = ? WHERE id = ?",
+        (attempts, next_attempt_at, error, job_id),
     )
 
 
 async def kill_delivery(conn: aiosqlite.Connection, job_id: int, attempts: int, error: str) -> None:
     """Give a delivery up: kept as dead with its last error, never tried again."""
     await conn.execute(
-        "UPDATE deliveries SET state = 'dead', attempts = ?, lease_until = 0, last_error = ?"
-        " WHERE id = ?", (attempts, error, job_id),
+        "UPDATE deliveries SET state = 'dead', attempts = ?, lease_until = 0, last_error = ? WHERE id = ?",
+        (attempts, error, job_id),
     )
 
 
@@ -80,7 +82,8 @@ async def pause_host(conn: aiosqlite.Connection, host: str, until: float, now: f
     await conn.execute(
         "INSERT INTO delivery_hosts (host, paused_until, failures, updated_at) VALUES (?, ?, 1, ?)"
         " ON CONFLICT (host) DO UPDATE SET paused_until = excluded.paused_until,"
-        " failures = failures + 1, updated_at = excluded.updated_at", (host, until, now),
+        " failures = failures + 1, updated_at = excluded.updated_at",
+        (host, until, now),
     )
 
 
@@ -154,5 +157,6 @@ async def put_host_pause(conn: aiosqlite.Connection, host: str, until: float, no
         " ON CONFLICT (host) DO UPDATE SET paused_until = CASE"
         " WHEN paused_until > excluded.updated_at THEN MIN(paused_until, excluded.paused_until)"
         " ELSE excluded.paused_until END,"
-        " failures = failures + 1, updated_at = excluded.updated_at", (host, until, now),
+        " failures = failures + 1, updated_at = excluded.updated_at",
+        (host, until, now),
     )

@@ -33,8 +33,14 @@ async def put_follower(conn: aiosqlite.Connection, follower: Follower, created_a
         " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (actor_id, follower) DO UPDATE SET"
         " follow_id = excluded.follow_id, inbox = excluded.inbox,"
         " shared_inbox = excluded.shared_inbox",
-        (follower.actor_id, follower.follower, follower.follow_id, follower.inbox,
-         follower.shared_inbox, created_at),
+        (
+            follower.actor_id,
+            follower.follower,
+            follower.follow_id,
+            follower.inbox,
+            follower.shared_inbox,
+            created_at,
+        ),
     )
 
 
@@ -54,19 +60,20 @@ async def delete_follows_of(conn: aiosqlite.Connection, remote_actor: str) -> No
 async def list_followers(conn: aiosqlite.Connection, actor_id: int) -> list[Follower]:
     """Every follower of a local actor."""
     rows = await fetchall(
-        conn, "SELECT actor_id, follower, follow_id, inbox, shared_inbox FROM followers"
-        " WHERE actor_id = ? ORDER BY created_at, follower", (actor_id,),
+        conn,
+        "SELECT actor_id, follower, follow_id, inbox, shared_inbox FROM followers"
+        " WHERE actor_id = ? ORDER BY created_at, follower",
+        (actor_id,),
     )
     return [Follower(*row) for row in rows]
 
 
-async def list_follower_page(
-    conn: aiosqlite.Connection, actor_id: int, offset: int, limit: int
-) -> list[str]:
+async def list_follower_page(conn: aiosqlite.Connection, actor_id: int, offset: int, limit: int) -> list[str]:
     """One page of a local actor's follower IRIs, oldest first."""
     rows = await fetchall(
-        conn, "SELECT follower FROM followers WHERE actor_id = ? ORDER BY created_at, follower"
-        " LIMIT ? OFFSET ?", (actor_id, limit, offset),
+        conn,
+        "SELECT follower FROM followers WHERE actor_id = ? ORDER BY created_at, follower LIMIT ? OFFSET ?",
+        (actor_id, limit, offset),
     )
     return [row[0] for row in rows]
 
@@ -90,8 +97,9 @@ async def put_following(conn: aiosqlite.Connection, following: Following, create
 async def get_following(conn: aiosqlite.Connection, actor_id: int, target: str) -> Following | None:
     """A local actor's follow of ``target``, if any."""
     row = await fetchone(
-        conn, "SELECT actor_id, target, follow_id, state FROM following"
-        " WHERE actor_id = ? AND target = ?", (actor_id, target),
+        conn,
+        "SELECT actor_id, target, follow_id, state FROM following WHERE actor_id = ? AND target = ?",
+        (actor_id, target),
     )
     return Following(*row) if row else None
 
@@ -99,7 +107,8 @@ async def get_following(conn: aiosqlite.Connection, actor_id: int, target: str) 
 async def get_following_by_follow_id(conn: aiosqlite.Connection, follow_id: str) -> Following | None:
     """The local follow whose Follow activity has id ``follow_id``."""
     row = await fetchone(
-        conn, "SELECT actor_id, target, follow_id, state FROM following WHERE follow_id = ?",
+        conn,
+        "SELECT actor_id, target, follow_id, state FROM following WHERE follow_id = ?",
         (follow_id,),
     )
     return Following(*row) if row else None

@@ -12,8 +12,8 @@ async def put_inbox_activity(
 ) -> bool:
     """Record an activity; False if its id was seen before (a duplicate: do nothing more)."""
     cursor = await conn.execute(
-        "INSERT OR IGNORE INTO inbox_activities (id, actor, type, body, received_at)"
-        " VALUES (?, ?, ?, ?, ?)", (activity_id, actor, type_, body, now),
+        "INSERT OR IGNORE INTO inbox_activities (id, actor, type, body, received_at) VALUES (?, ?, ?, ?, ?)",
+        (activity_id, actor, type_, body, now),
     )
     return cursor.rowcount > 0
 

@@ -54,17 +54,22 @@ async def delete_member_everywhere(conn: aiosqlite.Connection, member: str) -> l
 
 async def get_member(conn: aiosqlite.Connection, group_id: int, member: str) -> Member | None:
     """A roster entry by the member's actor IRI."""
-    return _member(await fetchone(
-        conn, f"SELECT {_COLUMNS} FROM members WHERE group_id = ? AND member = ?", (group_id, member)
-    ))
+    return _member(
+        await fetchone(
+            conn, f"SELECT {_COLUMNS} FROM members WHERE group_id = ? AND member = ?", (group_id, member)
+        )
+    )
 
 
 async def get_local_member(conn: aiosqlite.Connection, group_id: int, local_actor_id: int) -> Member | None:
     """A local person's roster entry in a group."""
-    return _member(await fetchone(
-        conn, f"SELECT {_COLUMNS} FROM members WHERE group_id = ? AND local_actor_id = ?",
-        (group_id, local_actor_id),
-    ))
+    return _member(
+        await fetchone(
+            conn,
+            f"SELECT {_COLUMNS} FROM members WHERE group_id = ? AND local_actor_id = ?",
+            (group_id, local_actor_id),
+        )
+    )
 
 
 async def list_members(conn: aiosqlite.Connection, group_id: int) -> list[Member]:
@@ -90,7 +95,53 @@ async def count_members(conn: aiosqlite.Connection, group_id: int) -> int:
 async def list_memberships_of_local(conn: aiosqlite.Connection, local_actor_id: int) -> list[Membership]:
     """The groups a local person belongs to."""
     rows = await fetchall(
-        conn, "SELECT a.name, m.facilitator FROM members m JOIN local_actors a ON a.id = m.group_id"
-        " WHERE m.local_actor_id = ? ORDER BY a.name", (local_actor_id,),
+        conn,
+        "SELECT a.name, m.facilitator FROM members m JOIN local_actors a ON a.id = m.group_id"
+        " WHERE m.local_actor_id = ? ORDER BY a.name",
+        (local_actor_id,),
     )
     return [Membership(row[0], bool(row[1])) for row in rows]
+
+
+@dataclass(frozen=True, slots=True)
+class RosterEntry:
+    member: str  # actor IRI
+    facilitator: bool
+    local_name: str | None  # set for local people
+    remote_username: str | None  # the cached preferredUsername of a remote member
+
+
+async def list_roster(conn: aiosqlite.Connection, group_id: int) -> list[RosterEntry]:
+    """A group's roster with what is needed to name each member (local name, remote username)."""
+    rows = await fetchall(
+        conn,
+        "SELECT m.member, m.facilitator, a.name, r.preferred_username FROM members m"
+        " LEFT JOIN local_actors a ON a.id = m.local_actor_id"
+        " LEFT JOIN remote_actors r ON r.id = m.member"
+        " WHERE m.group_id = ? ORDER BY m.added_at, m.member",
+        (group_id,),
+    )
+    return [RosterEntry(row[0], bool(row[1]), row[2], row[3]) for row in rows]
+
+
+async def list_member_page(conn: aiosqlite.Connection, group_id: int, offset: int, limit: int) -> list[str]:
+    """One page of a group's member IRIs, in the order they were added."""
+    rows = await fetchall(
+        conn,
+        "SELECT member FROM members WHERE group_id = ? ORDER BY added_at, member LIMIT ? OFFSET ?",
+        (group_id, limit, offset),
+    )
+    return [row[0] for row in rows]
+
+
+async def list_remote_members_by_username(
+    conn: aiosqlite.Connection, group_id: int, username: str
+) -> list[str]:
+    """IRIs of a group's remote members whose cached preferredUsername is ``username`` (any case)."""
+    rows = await fetchall(
+        conn,
+        "SELECT m.member FROM members m JOIN remote_actors r ON r.id = m.member"
+        " WHERE m.group_id = ? AND lower(r.preferred_username) = lower(?)",
+        (group_id, username),
+    )
+    return [row[0] for row in rows]

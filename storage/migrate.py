@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 
 import aiosqlite
@@ -32,9 +31,9 @@ class Migration:
 
 def load_migrations(folder: Path | None = None) -> list[Migration]:
     """The migrations shipped in ``folder`` (default: this package's), checked to be 1..N."""
-    root = folder if folder is not None else resources.files("storage") / "migrations"
+    root = folder if folder is not None else Path(__file__).parent / "migrations"
     found = []
-    for entry in root.iterdir():  # type: ignore[union-attr]
+    for entry in root.iterdir():
         match = _NAME.match(entry.name)
         if match:
             found.append(Migration(int(match[1]), match[2], entry.read_text(encoding="utf-8")))

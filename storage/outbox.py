@@ -23,7 +23,10 @@ class OutboxActivity:
 
 
 async def put_activity(
-    conn: aiosqlite.Connection, activity: dict[str, Any], actor_id: int, public: bool,
+    conn: aiosqlite.Connection,
+    activity: dict[str, Any],
+    actor_id: int,
+    public: bool,
     published_at: str,
 ) -> None:
     """Store an activity a local actor publishes (served at its id, listed in its outbox)."""
@@ -37,8 +40,9 @@ async def put_activity(
 async def get_activity(conn: aiosqlite.Connection, activity_id: str) -> OutboxActivity | None:
     """A published activity by id."""
     row = await fetchone(
-        conn, "SELECT seq, id, actor_id, type, body, published_at FROM outbox_activities"
-        " WHERE id = ?", (activity_id,),
+        conn,
+        "SELECT seq, id, actor_id, type, body, published_at FROM outbox_activities WHERE id = ?",
+        (activity_id,),
     )
     return _activity(row)
 
@@ -54,7 +58,8 @@ async def list_public_activities(
 ) -> list[OutboxActivity]:
     """One page of an actor's public activities, newest first."""
     rows = await fetchall(
-        conn, "SELECT seq, id, actor_id, type, body, published_at FROM outbox_activities"
+        conn,
+        "SELECT seq, id, actor_id, type, body, published_at FROM outbox_activities"
         " WHERE actor_id = ? AND public = 1 ORDER BY seq DESC LIMIT ? OFFSET ?",
         (actor_id, limit, offset),
     )
@@ -75,9 +80,7 @@ async def count_all_public_activities(conn: aiosqlite.Connection) -> int:
     return int(row[0]) if row else 0
 
 
-async def put_object(
-    conn: aiosqlite.Connection, obj: dict[str, Any], actor_id: int, created_at: str
-) -> None:
+async def put_object(conn: aiosqlite.Connection, obj: dict[str, Any], actor_id: int, created_at: str) -> None:
     """Store an object a local actor created, served at its id."""
     await conn.execute(
         "INSERT INTO objects (id, actor_id, type, body, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -92,13 +95,17 @@ async def get_object(conn: aiosqlite.Connection, object_id: str) -> dict[str, An
 
 
 async def put_deliveries(
-    conn: aiosqlite.Connection, activity_id: str, sender_id: int,
-    targets: Iterable[tuple[str, str]], now: float,
+    conn: aiosqlite.Connection,
+    activity_id: str,
+    sender_id: int,
+    targets: Iterable[tuple[str, str]],
+    now: float,
 ) -> int:
     """Queue one delivery per (inbox, host), due now; in the caller's transaction."""
     rows = [(activity_id, sender_id, inbox, host, now, now) for inbox, host in targets]
     await conn.executemany(
         "INSERT INTO deliveries (activity_id, sender_id, inbox, host, next_attempt_at, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?)", rows,
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        rows,
     )
     return len(rows)

@@ -86,9 +86,21 @@ async def put_proposal(conn: aiosqlite.Connection, new: NewProposal) -> int:
         "INSERT INTO proposals (group_id, kind, title, content, options, method, threshold, quorum,"
         " area, status_quo, closes_at, created_at, created_by)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (new.group_id, new.kind, new.title, new.content, json.dumps(list(new.options)), new.method,
-         new.threshold, new.quorum, new.area, int(new.status_quo), new.closes_at, new.created_at,
-         new.created_by),
+        (
+            new.group_id,
+            new.kind,
+            new.title,
+            new.content,
+            json.dumps(list(new.options)),
+            new.method,
+            new.threshold,
+            new.quorum,
+            new.area,
+            int(new.status_quo),
+            new.closes_at,
+            new.created_at,
+            new.created_by,
+        ),
     )
     return int(cursor.lastrowid or 0)
 
@@ -140,8 +152,10 @@ async def list_proposals_update_due(
 ) -> list[Proposal]:
     """Proposals whose coalesced Update(Question) is due, oldest request first."""
     rows = await fetchall(
-        conn, f"SELECT {_COLUMNS} FROM proposals WHERE update_due_at IS NOT NULL AND update_due_at <= ?"
-        " ORDER BY update_due_at LIMIT ?", (now, limit),
+        conn,
+        f"SELECT {_COLUMNS} FROM proposals WHERE update_due_at IS NOT NULL AND update_due_at <= ?"
+        " ORDER BY update_due_at LIMIT ?",
+        (now, limit),
     )
     return [p for p in map(_proposal, rows) if p is not None]
 
@@ -149,7 +163,9 @@ async def list_proposals_update_due(
 async def list_delegations_for_group(conn: aiosqlite.Connection, group_id: int) -> list[DelegationRow]:
     """Every delegation in force inside a group (all scopes)."""
     rows = await fetchall(
-        conn, "SELECT delegator, scope, scope_key, delegate FROM delegations WHERE group_id = ?"
-        " ORDER BY delegator, scope, scope_key", (group_id,),
+        conn,
+        "SELECT delegator, scope, scope_key, delegate FROM delegations WHERE group_id = ?"
+        " ORDER BY delegator, scope, scope_key",
+        (group_id,),
     )
     return [DelegationRow(*row) for row in rows]

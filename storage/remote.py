@@ -44,16 +44,26 @@ async def put_remote_actor(conn: aiosqlite.Connection, actor: RemoteActor) -> No
         " host = excluded.host, type = excluded.type, preferred_username = excluded.preferred_username,"
         " inbox = excluded.inbox, shared_inbox = excluded.shared_inbox,"
         " document = excluded.document, fetched_at = excluded.fetched_at",
-        (actor.id, actor.host, actor.type, actor.preferred_username, actor.inbox,
-         actor.shared_inbox, json.dumps(actor.document), actor.fetched_at),
+        (
+            actor.id,
+            actor.host,
+            actor.type,
+            actor.preferred_username,
+            actor.inbox,
+            actor.shared_inbox,
+            json.dumps(actor.document),
+            actor.fetched_at,
+        ),
     )
 
 
 async def get_remote_actor(conn: aiosqlite.Connection, actor_id: str) -> RemoteActor | None:
     """A cached remote actor."""
     row = await fetchone(
-        conn, "SELECT id, host, type, preferred_username, inbox, shared_inbox, document, fetched_at"
-        " FROM remote_actors WHERE id = ?", (actor_id,),
+        conn,
+        "SELECT id, host, type, preferred_username, inbox, shared_inbox, document, fetched_at"
+        " FROM remote_actors WHERE id = ?",
+        (actor_id,),
     )
     if row is None:
         return None
@@ -79,7 +89,8 @@ async def put_remote_key(conn: aiosqlite.Connection, key: RemoteKeyRow) -> None:
 async def get_remote_key(conn: aiosqlite.Connection, key_id: str) -> RemoteKeyRow | None:
     """A cached remote key."""
     row = await fetchone(
-        conn, "SELECT key_id, owner, public_pem, fetched_at FROM remote_keys WHERE key_id = ?",
+        conn,
+        "SELECT key_id, owner, public_pem, fetched_at FROM remote_keys WHERE key_id = ?",
         (key_id,),
     )
     return RemoteKeyRow(row[0], row[1], row[2], row[3]) if row else None

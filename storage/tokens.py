@@ -35,8 +35,9 @@ async def get_actor_id_by_token_hash(conn: aiosqlite.Connection, token_hash: str
 async def list_tokens(conn: aiosqlite.Connection, actor_id: int) -> list[TokenInfo]:
     """A person's tokens (prefixes only)."""
     rows = await fetchall(
-        conn, "SELECT prefix, created_at, last_used_at FROM api_tokens WHERE actor_id = ?"
-        " ORDER BY created_at", (actor_id,),
+        conn,
+        "SELECT prefix, created_at, last_used_at FROM api_tokens WHERE actor_id = ? ORDER BY created_at",
+        (actor_id,),
     )
     return [TokenInfo(*row) for row in rows]
 

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from support.nodes import RunningNode, start_node
 from support.remote import RemoteServer
 

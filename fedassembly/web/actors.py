@@ -62,19 +62,27 @@ def _page_number(request: web.Request) -> int | None:
     return int(raw)
 
 
-def ordered_collection(
-    collection_id: str, total: int, page: int | None, items: list[Any]
-) -> dict[str, Any]:
+def ordered_collection(collection_id: str, total: int, page: int | None, items: list[Any]) -> dict[str, Any]:
     """A paged OrderedCollection: the collection with its first page, or page ``page``."""
     if page is None:
-        doc: dict[str, Any] = {"@context": CONTEXT, "id": collection_id, "type": "OrderedCollection",
-                               "totalItems": total}
+        doc: dict[str, Any] = {
+            "@context": CONTEXT,
+            "id": collection_id,
+            "type": "OrderedCollection",
+            "totalItems": total,
+        }
         if total:
             doc["first"] = f"{collection_id}?page=1"
             doc["last"] = f"{collection_id}?page={max(1, -(-total // PAGE_SIZE))}"
         return doc
-    doc = {"@context": CONTEXT, "id": f"{collection_id}?page={page}", "type": "OrderedCollectionPage",
-           "partOf": collection_id, "totalItems": total, "orderedItems": items}
+    doc = {
+        "@context": CONTEXT,
+        "id": f"{collection_id}?page={page}",
+        "type": "OrderedCollectionPage",
+        "partOf": collection_id,
+        "totalItems": total,
+        "orderedItems": items,
+    }
     if page * PAGE_SIZE < total:
         doc["next"] = f"{collection_id}?page={page + 1}"
     if page > 1:
@@ -91,7 +99,9 @@ async def outbox(request: web.Request) -> web.Response:
     total = await outbox_repo.count_public_activities(node.db.reader, actor.id)
     items: list[Any] = []
     if page is not None:
-        rows = await outbox_repo.list_public_activities(node.db.reader, actor.id, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        rows = await outbox_repo.list_public_activities(
+            node.db.reader, actor.id, (page - 1) * PAGE_SIZE, PAGE_SIZE
+        )
         items = [{k: v for k, v in row.body.items() if k != "@context"} for row in rows]
     return activity_response(ordered_collection(collection_id, total, page, items))
 
@@ -105,7 +115,9 @@ async def followers(request: web.Request) -> web.Response:
     total = await follow_repo.count_followers(node.db.reader, actor.id)
     items: list[Any] = []
     if page is not None:
-        items = await follow_repo.list_follower_page(node.db.reader, actor.id, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+        items = await follow_repo.list_follower_page(
+            node.db.reader, actor.id, (page - 1) * PAGE_SIZE, PAGE_SIZE
+        )
     return activity_response(ordered_collection(collection_id, total, page, items))
 
 
@@ -115,8 +127,9 @@ async def following(request: web.Request) -> web.Response:
     actor = await _actor_or_404(request)
     collection_id = f"{node.urls.actor(actor.kind, actor.name)}/following"
     total = await follow_repo.count_following(node.db.reader, actor.id)
-    return activity_response({"@context": CONTEXT, "id": collection_id, "type": "OrderedCollection",
-                              "totalItems": total})
+    return activity_response(
+        {"@context": CONTEXT, "id": collection_id, "type": "OrderedCollection", "totalItems": total}
+    )
 
 
 async def stored_object(request: web.Request) -> web.Response:

@@ -70,7 +70,9 @@ async def me(request: web.Request) -> web.Response:
     node = node_of(request)
     person = await authenticated(request)
     groups = await list_memberships(node, person)
-    return json_response({"name": person.name, "actor": node.urls.actor("person", person.name), "groups": groups})
+    return json_response(
+        {"name": person.name, "actor": node.urls.actor("person", person.name), "groups": groups}
+    )
 
 
 async def list_memberships(node: Any, person: LocalActor) -> list[dict[str, Any]]:

@@ -30,7 +30,9 @@ def wants_activity_json(request: web.Request) -> bool:
 def activity_response(doc: dict[str, Any], status: int = 200) -> web.Response:
     """An ActivityPub document (varies on Accept)."""
     return web.Response(
-        status=status, body=json.dumps(doc).encode(), content_type=AP_CONTENT_TYPE,
+        status=status,
+        body=json.dumps(doc).encode(),
+        content_type=AP_CONTENT_TYPE,
         headers={"Vary": "Accept", "Access-Control-Allow-Origin": "*"},
     )
 
@@ -48,8 +50,8 @@ def error_response(status: int, message: str) -> web.Response:
 def html_page(title: str, body_html: str, status: int = 200) -> web.Response:
     """A minimal HTML page (``body_html`` must already be escaped)."""
     page = (
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\">"
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"
+        '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{html.escape(title)}</title></head><body><main>{body_html}</main></body></html>"
     )
     return web.Response(status=status, text=page, content_type="text/html", headers={"Vary": "Accept"})

@@ -21,7 +21,9 @@ async def webfinger(request: web.Request) -> web.Response:
     name = _name_from_resource(node.urls.base, node.urls.host, resource)
     actor = await actor_repo.get_actor_by_name(node.db.reader, name) if name else None
     if actor is None:
-        return web.json_response({"error": "not found"}, status=404, headers={"Access-Control-Allow-Origin": "*"})
+        return web.json_response(
+            {"error": "not found"}, status=404, headers={"Access-Control-Allow-Origin": "*"}
+        )
     actor_url = node.urls.actor(actor.kind, actor.name)
     subject = f"acct:{actor.name}@{node.urls.host}"
     jrd = build_jrd(subject, actor_url, actor_url, [actor_url])
@@ -37,8 +39,8 @@ def _name_from_resource(base: str, host: str, resource: str) -> str | None:
     if resource == f"{base}/actor":
         return "actor"
     for prefix in (f"{base}/groups/", f"{base}/people/"):
-        if resource.startswith(prefix) and "/" not in resource[len(prefix):]:
-            return resource[len(prefix):]
+        if resource.startswith(prefix) and "/" not in resource[len(prefix) :]:
+            return resource[len(prefix) :]
     return None
 
 
@@ -51,16 +53,22 @@ async def host_meta(request: web.Request) -> web.Response:
         f'  <Link rel="lrdd" template="{base}/.well-known/webfinger?resource={{uri}}"/>\n'
         "</XRD>\n"
     )
-    return web.Response(text=xml, content_type="application/xrd+xml", headers={"Access-Control-Allow-Origin": "*"})
+    return web.Response(
+        text=xml, content_type="application/xrd+xml", headers={"Access-Control-Allow-Origin": "*"}
+    )
 
 
 async def nodeinfo_links(request: web.Request) -> web.Response:
     """The NodeInfo discovery document, offering 2.0 and 2.1."""
     base = node_of(request).urls.base
-    return json_response({"links": [
-        {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": f"{base}/nodeinfo/2.0"},
-        {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": f"{base}/nodeinfo/2.1"},
-    ]})
+    return json_response(
+        {
+            "links": [
+                {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.0", "href": f"{base}/nodeinfo/2.0"},
+                {"rel": "http://nodeinfo.diaspora.software/ns/schema/2.1", "href": f"{base}/nodeinfo/2.1"},
+            ]
+        }
+    )
 
 
 async def nodeinfo(request: web.Request) -> web.Response:
@@ -81,8 +89,10 @@ async def nodeinfo(request: web.Request) -> web.Response:
         "protocols": ["activitypub"],
         "services": {"inbound": [], "outbound": []},
         "openRegistrations": False,
-        "usage": {"users": {"total": people, "activeMonth": people, "activeHalfyear": people},
-                  "localPosts": posts},
+        "usage": {
+            "users": {"total": people, "activeMonth": people, "activeHalfyear": people},
+            "localPosts": posts,
+        },
         "metadata": {"assemblies": counts.get("assembly", 0), "councils": counts.get("council", 0)},
     }
     profile = f"http://nodeinfo.diaspora.software/ns/schema/{version}#"

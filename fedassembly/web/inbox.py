@@ -46,8 +46,11 @@ async def inbox(request: web.Request) -> web.Response:
             outcome = await handle(delivery, conn) if fresh else "duplicate: already handled"
     except HandlerError as error:
         return _refuse(request, error.status, error.reason)
-    if activity["type"] == "Delete" and fresh:
-        node.remote.forget(verified.actor)
+    if fresh:
+        # Wake the delivery worker only now that what the handler queued is committed.
+        node.delivery_queued()
+        if activity["type"] == "Delete":
+            node.remote.forget(verified.actor)
     log.info("inbox %s %s from %s: %s", activity["type"], activity["id"], verified.actor, outcome)
     return web.Response(status=202, text="accepted")
 
@@ -56,4 +59,6 @@ def _refuse(request: web.Request, status: int, reason: str) -> web.Response:
     log.info("inbox %s refused %d: %s", request.path, status, reason)
     if status == 202:
         return web.Response(status=202, text="accepted")
-    return web.Response(status=status, body=json.dumps({"error": reason}).encode(), content_type="application/json")
+    return web.Response(
+        status=status, body=json.dumps({"error": reason}).encode(), content_type="application/json"
+    )

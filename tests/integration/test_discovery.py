@@ -9,7 +9,11 @@ from pyld import jsonld
 async def get(url: str, accept: str = "application/json") -> tuple[int, dict, aiohttp.typedefs.LooseHeaders]:
     async with aiohttp.ClientSession() as session, session.get(url, headers={"Accept": accept}) as r:
         text = await r.text()
-        return r.status, (await r.json(content_type=None) if text.startswith("{") else {"text": text}), r.headers
+        return (
+            r.status,
+            (await r.json(content_type=None) if text.startswith("{") else {"text": text}),
+            r.headers,
+        )
 
 
 async def test_webfinger_acct_and_actor_url(nodes) -> None:  # type: ignore[no-untyped-def]
@@ -84,7 +88,10 @@ async def test_collections_are_paged(nodes) -> None:  # type: ignore[no-untyped-
     status, page, _ = await a.get_ap(outbox["first"])
     assert page["type"] == "OrderedCollectionPage"
     assert [item["object"]["content"] for item in page["orderedItems"]] == [
-        "<p>news 2</p>", "<p>news 1</p>", "<p>news 0</p>"]
+        "<p>news 2</p>",
+        "<p>news 1</p>",
+        "<p>news 0</p>",
+    ]
     status, followers, _ = await a.get_ap(f"{group_url}/followers")
     assert status == 200 and followers["totalItems"] == 0
 
@@ -95,8 +102,9 @@ _CONTEXTS: dict[str, dict] = {}
 def _offline_loader(url: str, options: dict) -> dict:
     """Minimal offline documents for the remote contexts (only the terms our test reads)."""
     documents = {
-        "https://www.w3.org/ns/activitystreams": {"@context": {"as": "https://www.w3.org/ns/activitystreams#",
-                                                                 "id": "@id", "type": "@type"}},
+        "https://www.w3.org/ns/activitystreams": {
+            "@context": {"as": "https://www.w3.org/ns/activitystreams#", "id": "@id", "type": "@type"}
+        },
         "https://w3id.org/security/v1": {"@context": {"sec": "https://w3id.org/security#"}},
         "https://w3id.org/security/data-integrity/v1": {"@context": {"sec": "https://w3id.org/security#"}},
     }

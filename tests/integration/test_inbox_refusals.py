@@ -11,11 +11,11 @@ import time
 
 import aiohttp
 import pytest
+from support.remote import RemoteServer, post_signed, signed_headers
 
 from fedassembly import commands
 from storage import follows as follow_repo
 from storage import inbox as inbox_repo
-from support.remote import RemoteServer, post_signed, signed_headers
 
 
 @pytest.fixture
@@ -30,8 +30,13 @@ async def setup(nodes, remote):  # type: ignore[no-untyped-def]
 
 
 def follow(remote: RemoteServer, actor, target: str) -> dict:  # type: ignore[no-untyped-def]
-    return {"@context": "https://www.w3.org/ns/activitystreams", "id": remote.new_id(actor),
-            "type": "Follow", "actor": actor.id, "object": target}
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": remote.new_id(actor),
+        "type": "Follow",
+        "actor": actor.id,
+        "object": target,
+    }
 
 
 async def raw_post(url: str, body: bytes, headers: dict[str, str] | None = None) -> int:
@@ -59,7 +64,9 @@ async def test_signed_follow_is_accepted(setup) -> None:  # type: ignore[no-unty
 async def test_not_json_is_400(setup) -> None:  # type: ignore[no-untyped-def]
     node, group_url, alice, _ = setup
     body = b"{not json"
-    assert await raw_post(f"{group_url}/inbox", body, signed_headers(alice, f"{group_url}/inbox", body)) == 400
+    assert (
+        await raw_post(f"{group_url}/inbox", body, signed_headers(alice, f"{group_url}/inbox", body)) == 400
+    )
     assert await inbox_count(node) == 0
 
 
@@ -74,9 +81,11 @@ async def test_missing_id_type_or_actor_is_400(setup, missing: str) -> None:  # 
 
 
 async def test_deeply_nested_json_is_400(setup) -> None:  # type: ignore[no-untyped-def]
-    node, group_url, alice, _ = setup
+    _node, group_url, alice, _ = setup
     body = b"[" * 100_000 + b"]" * 100_000
-    assert await raw_post(f"{group_url}/inbox", body, signed_headers(alice, f"{group_url}/inbox", body)) == 400
+    assert (
+        await raw_post(f"{group_url}/inbox", body, signed_headers(alice, f"{group_url}/inbox", body)) == 400
+    )
 
 
 async def test_no_signature_is_401(setup) -> None:  # type: ignore[no-untyped-def]
@@ -93,7 +102,7 @@ async def test_bad_signature_is_401(setup) -> None:  # type: ignore[no-untyped-d
     sig = headers["signature"]
     start = sig.index('signature="') + len('signature="')
     flipped = "A" if sig[start] != "A" else "B"
-    headers["signature"] = sig[:start] + flipped + sig[start + 1:]
+    headers["signature"] = sig[:start] + flipped + sig[start + 1 :]
     assert await raw_post(f"{group_url}/inbox", body, headers) == 401
     assert await inbox_count(node) == 0
 
@@ -109,8 +118,9 @@ async def test_wrong_digest_is_401(setup) -> None:  # type: ignore[no-untyped-de
 
 async def test_date_two_hours_old_is_401(setup) -> None:  # type: ignore[no-untyped-def]
     node, group_url, alice, remote = setup
-    status, _ = await post_signed(f"{group_url}/inbox", follow(remote, alice, group_url), alice,
-                                  now=time.time() - 7200)
+    status, _ = await post_signed(
+        f"{group_url}/inbox", follow(remote, alice, group_url), alice, now=time.time() - 7200
+    )
     assert status == 401
     assert await inbox_count(node) == 0
 
@@ -127,7 +137,7 @@ async def test_signer_is_not_the_actor_is_401(setup) -> None:  # type: ignore[no
 
 
 async def test_key_on_unresolvable_host_is_401_within_timeout(setup) -> None:  # type: ignore[no-untyped-def]
-    node, group_url, alice, remote = setup
+    node, group_url, _alice, remote = setup
     ghost = remote.actor("ghost")
     ghost.id = "http://ghost.invalid/users/ghost"
     activity = follow(remote, ghost, group_url)
@@ -195,7 +205,9 @@ async def test_blocked_domain_is_403(setup) -> None:  # type: ignore[no-untyped-
     activity["id"] = "https://blocked.example/activities/1"
     body = json.dumps(activity).encode()
     headers = signed_headers(alice, f"{group_url}/inbox", body)
-    headers["signature"] = headers["signature"].replace(alice.key_id, "https://blocked.example/users/x#main-key")
+    headers["signature"] = headers["signature"].replace(
+        alice.key_id, "https://blocked.example/users/x#main-key"
+    )
     assert await raw_post(f"{group_url}/inbox", body, headers) == 403
     assert await inbox_count(node) == 0
 
@@ -214,8 +226,12 @@ async def test_undo_follow_and_delete_actor(setup) -> None:  # type: ignore[no-u
     first = follow(remote, alice, group_url)
     assert (await post_signed(f"{group_url}/inbox", first, alice))[0] == 202
     group = await commands.get_actor(node.node, "barrio")
-    undo = {"id": remote.new_id(alice), "type": "Undo", "actor": alice.id,
-            "object": {k: v for k, v in first.items() if k != "@context"}}
+    undo = {
+        "id": remote.new_id(alice),
+        "type": "Undo",
+        "actor": alice.id,
+        "object": {k: v for k, v in first.items() if k != "@context"},
+    }
     assert (await post_signed(f"{node.base}/inbox", undo, alice))[0] == 202
     assert await follow_repo.count_followers(node.node.db.reader, group.id) == 0
     again = follow(remote, alice, group_url)

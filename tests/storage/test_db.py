@@ -34,7 +34,8 @@ async def test_concurrent_units_commit_together_and_a_failing_one_alone_rolls_ba
     async def unit(i: int) -> None:
         async with db.transaction() as conn:
             await conn.execute(
-                "INSERT INTO inbox_activities (id, actor, type, body, received_at) VALUES (?, 'a', 'T', '{}', 0)",
+                "INSERT INTO inbox_activities (id, actor, type, body, received_at)"
+                " VALUES (?, 'a', 'T', '{}', 0)",
                 (f"id{i}",),
             )
             if i % 10 == 3:

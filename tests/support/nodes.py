@@ -28,8 +28,12 @@ def test_settings(folder: Path, **overrides: Any) -> Settings:
     """Settings for a loopback test node: private addresses allowed, fast retries."""
     port = free_port()
     base = Settings(
-        host="127.0.0.1", port=port, storage_path=folder / "fedassembly.sqlite3",
-        allow_private_addresses=True, first_retry_seconds=0.2, poll_update_seconds=0.2,
+        host="127.0.0.1",
+        port=port,
+        storage_path=folder / "fedassembly.sqlite3",
+        allow_private_addresses=True,
+        first_retry_seconds=0.2,
+        poll_update_seconds=0.2,
     )
     return replace(base, **overrides)
 
@@ -57,13 +61,15 @@ class RunningNode:
         await commands.create_person(self.node, name, password)
         return f"{self.base}/people/{name}", await commands.create_token(self.node, name)
 
-    async def api(self, method: str, path: str, token: str | None = None, json: Any = None,
-                  **kw: Any) -> tuple[int, Any]:
+    async def api(
+        self, method: str, path: str, token: str | None = None, json: Any = None, **kw: Any
+    ) -> tuple[int, Any]:
         """Call the JSON API; (status, parsed body or None)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with aiohttp.ClientSession() as session, session.request(
-            method, self.base + path, json=json, headers=headers, **kw
-        ) as response:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.request(method, self.base + path, json=json, headers=headers, **kw) as response,
+        ):
             text = await response.text()
             try:
                 body = await response.json(content_type=None) if text else None
@@ -73,10 +79,16 @@ class RunningNode:
 
     async def get_ap(self, url: str) -> tuple[int, Any, str]:
         """GET an ActivityPub document; (status, JSON, content type)."""
-        async with aiohttp.ClientSession() as session, session.get(
-            url, headers={"Accept": "application/activity+json"}
-        ) as response:
-            return response.status, await response.json(content_type=None), response.content_type
+        async with (
+            aiohttp.ClientSession() as session,
+            session.get(url, headers={"Accept": "application/activity+json"}) as response,
+        ):
+            text = await response.text()
+            try:
+                body: Any = await response.json(content_type=None)
+            except ValueError:
+                body = text
+            return response.status, body, response.content_type
 
 
 async def start_node(folder: Path, **overrides: Any) -> RunningNode:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 import uuid
@@ -81,18 +82,25 @@ class RemoteServer:
     def document(self, actor: RemoteActor) -> dict[str, Any]:
         return {
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
-            "id": actor.id, "type": "Person", "preferredUsername": actor.name,
-            "inbox": actor.inbox, "endpoints": {"sharedInbox": f"{self.base}/inbox"},
-            "publicKey": {"id": actor.key_id, "owner": actor.id,
-                          "publicKeyPem": public_pem_of(actor.private_pem)},
+            "id": actor.id,
+            "type": "Person",
+            "preferredUsername": actor.name,
+            "inbox": actor.inbox,
+            "endpoints": {"sharedInbox": f"{self.base}/inbox"},
+            "publicKey": {
+                "id": actor.key_id,
+                "owner": actor.id,
+                "publicKeyPem": public_pem_of(actor.private_pem),
+            },
         }
 
     async def _actor_doc(self, request: web.Request) -> web.Response:
         actor = self.actors.get(request.match_info["name"])
         if actor is None:
             return web.Response(status=404)
-        return web.Response(body=json.dumps(self.document(actor)).encode(),
-                            content_type="application/activity+json")
+        return web.Response(
+            body=json.dumps(self.document(actor)).encode(), content_type="application/activity+json"
+        )
 
     async def _webfinger(self, request: web.Request) -> web.Response:
         resource = request.query.get("resource", "")
@@ -100,16 +108,16 @@ class RemoteServer:
         actor = self.actors.get(name)
         if actor is None:
             return web.Response(status=404)
-        jrd = {"subject": f"acct:{name}@{self.host}:{self.port}",
-               "links": [{"rel": "self", "type": "application/activity+json", "href": actor.id}]}
+        jrd = {
+            "subject": f"acct:{name}@{self.host}:{self.port}",
+            "links": [{"rel": "self", "type": "application/activity+json", "href": actor.id}],
+        }
         return web.json_response(jrd, content_type="application/jrd+json")
 
     async def _inbox(self, request: web.Request) -> web.Response:
         body = await request.read()
-        try:
+        with contextlib.suppress(ValueError):
             self.received.append(json.loads(body))
-        except ValueError:
-            pass
         return web.Response(status=self.inbox_status)
 
     def received_of(self, type_: str) -> list[dict[str, Any]]:
@@ -123,7 +131,9 @@ class RemoteServer:
             if hits:
                 return hits
             await asyncio.sleep(0.05)
-        raise AssertionError(f"nothing matching arrived in {timeout}s; got {[a.get('type') for a in self.received]}")
+        raise AssertionError(
+            f"nothing matching arrived in {timeout}s; got {[a.get('type') for a in self.received]}"
+        )
 
     def new_id(self, actor: RemoteActor, kind: str = "activities") -> str:
         return f"{actor.id}/{kind}/{uuid.uuid4().hex}"
@@ -132,14 +142,29 @@ class RemoteServer:
 def signed_headers(actor: RemoteActor, url: str, body: bytes, now: float | None = None) -> dict[str, str]:
     """Draft-cavage headers for POSTing ``body`` to ``url`` as ``actor``."""
     headers = {"content-type": "application/activity+json"}
-    headers.update(sign_request(method="POST", url=url, headers=headers, body=body,
-                                key_id=actor.key_id, private_key=load_private_key(actor.private_pem), now=now))
+    headers.update(
+        sign_request(
+            method="POST",
+            url=url,
+            headers=headers,
+            body=body,
+            key_id=actor.key_id,
+            private_key=load_private_key(actor.private_pem),
+            now=now,
+        )
+    )
     return headers
 
 
-async def post_signed(url: str, activity: dict[str, Any], actor: RemoteActor, *,
-                      now: float | None = None, body: bytes | None = None,
-                      headers: dict[str, str] | None = None) -> tuple[int, str]:
+async def post_signed(
+    url: str,
+    activity: dict[str, Any],
+    actor: RemoteActor,
+    *,
+    now: float | None = None,
+    body: bytes | None = None,
+    headers: dict[str, str] | None = None,
+) -> tuple[int, str]:
     """POST an activity signed by ``actor``; (status, text)."""
     raw = body if body is not None else json.dumps(activity).encode()
     sent = headers if headers is not None else signed_headers(actor, url, raw, now)
