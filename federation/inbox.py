@@ -67,6 +67,7 @@ class VerifiedActivity:
     body: bytes
     actor: str
     key_id: str
+    scheme: str  # "rfc9421" or "draft-cavage": which signature was verified
 
 
 def host_of(url: str) -> str:
@@ -177,7 +178,8 @@ class InboxVerifier:
         key = await self._verified_key(key_id, request.method, url, headers, body)
         if key.owner != actor:
             raise InboxError(401, f"key owner {key.owner} is not the actor {actor}")
-        return VerifiedActivity(activity, body, actor, key_id)
+        scheme = "rfc9421" if "signature-input" in headers else "draft-cavage"
+        return VerifiedActivity(activity, body, actor, key_id, scheme)
 
     async def _verified_key(
         self, key_id: str, method: str, url: str, headers: dict[str, str], body: bytes

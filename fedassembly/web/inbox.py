@@ -51,7 +51,10 @@ async def inbox(request: web.Request) -> web.Response:
         node.delivery_queued()
         if activity["type"] == "Delete":
             node.remote.forget(verified.actor)
-    log.info("inbox %s %s from %s: %s", activity["type"], activity["id"], verified.actor, outcome)
+    log.info(
+        "inbox %s %s from %s (%s): %s",
+        activity["type"], activity["id"], verified.actor, verified.scheme, outcome,
+    )
     return web.Response(status=202, text="accepted")
 
 
