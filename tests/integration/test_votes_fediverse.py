@@ -190,7 +190,7 @@ async def test_attributed_to_someone_else_has_no_effect(assembly: Assembly) -> N
     assert await assembly.replies(pid) == []
 
 
-async def test_counts_pushed_as_one_coalesced_update(nodes, remote) -> None:  # type: ignore[no-untyped-def]
+async def test_counts_pushed_as_one_coalesced_update_and_withdrawal_shown_closed(nodes, remote) -> None:  # type: ignore[no-untyped-def]
     running = await nodes("a", poll_update_seconds=1.0)
     voters = [remote.actor(n) for n in ("alice", "bob", "dan")]
     assembly = await start(running, remote, voters)
@@ -216,3 +216,10 @@ async def test_counts_pushed_as_one_coalesced_update(nodes, remote) -> None:  # 
     assert question["votersCount"] == 3 and "closed" not in question
     row = await node.db.fetchone("SELECT update_due_at FROM proposals WHERE id = ?", (pid,))
     assert row[0] is None
+
+    await uc.withdraw_proposal(node, pid)
+    closings = await remote.wait_for(lambda a: a.get("type") == "Update" and "closed" in a["object"])
+    assert len({c["id"] for c in closings}) == 1
+    closing = closings[0]
+    assert closing["object"]["closed"] and "updated" not in closing["object"]
+    assert closing["object"]["votersCount"] == 3
