@@ -51,6 +51,7 @@ class RemoteServer:
     port: int = field(default_factory=free_port)
     actors: dict[str, RemoteActor] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
+    accepted: list[dict[str, Any]] = field(default_factory=list)  # those answered with a 2xx
     inbox_status: int = 202
     runner: web.AppRunner | None = None
 
@@ -116,8 +117,13 @@ class RemoteServer:
 
     async def _inbox(self, request: web.Request) -> web.Response:
         body = await request.read()
-        with contextlib.suppress(ValueError):
-            self.received.append(json.loads(body))
+        try:
+            activity = json.loads(body)
+        except ValueError:
+            return web.Response(status=400)
+        self.received.append(activity)
+        if 200 <= self.inbox_status < 300:
+            self.accepted.append(activity)
         return web.Response(status=self.inbox_status)
 
     def received_of(self, type_: str) -> list[dict[str, Any]]:
