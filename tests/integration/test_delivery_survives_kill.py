@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import aiohttp
-
 from support.nodes import free_port
 from support.remote import RemoteServer, post_signed
 
