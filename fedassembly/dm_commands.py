@@ -1,14 +1,188 @@
-"""Direct-mention commands to an assembly (placeholder until the delegation work lands)."""
+"""Direct-mention commands to an assembly from the fediverse: delegate, revoke, status, help.
+
+A Note naming one of our assemblies (Mention tag or ``to``/``cc``) is read as a command: its
+HTML is reduced to words, each mention link to the actor IRI of its Mention tag (Mastodon writes
+``@<span>bob</span>`` in the link and the full handle only in the tag), the leading mention of the
+assembly is dropped, and the first word picks the command. Every command gets one direct reply
+stating what is now recorded. A public Note that mentions the assembly without a command (a
+comment under a proposal) gets no reply. Runs inside the inbox's transaction: no network.
+"""
 
 from __future__ import annotations
 
+from html.parser import HTMLParser
 from typing import Any
 
 import aiosqlite
 
+from fedassembly import roster  # importing it also registers the roster's actor-Delete hook
+from fedassembly.delegating import (
+    DelegationScope,
+    delegation_report,
+    record_delegation,
+    report_text,
+    revoke_delegation,
+    scope_of,
+)
+from fedassembly.errors import CommandError
 from fedassembly.inbox_handlers import Delivery
+from fedassembly.vocab import PUBLIC
+from storage import actors as actor_repo
+from storage import members as member_repo
+from storage.actors import LocalActor
+from storage.remote import RemoteActor
+
+COMMANDS = ("delegate", "revoke", "status", "help")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value] if value is not None else []
+
+
+def _mention_tags(note: dict[str, Any]) -> list[tuple[str, str]]:
+    tags = []
+    for tag in _as_list(note.get("tag")):
+        if isinstance(tag, dict) and tag.get("type") == "Mention" and isinstance(tag.get("href"), str):
+            tags.append((tag["href"], tag.get("name") if isinstance(tag.get("name"), str) else ""))
+    return tags
+
+
+class _CommandText(HTMLParser):
+    """Plain words of a Note's HTML; a mention link becomes the IRI of its Mention tag."""
+
+    def __init__(self, tags: list[tuple[str, str]]):
+        super().__init__(convert_charrefs=True)
+        self.tags = tags
+        self.parts: list[str] = []
+        self._href: str | None = None
+        self._anchor: list[str] | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "a":
+            self._href = dict(attrs).get("href") or ""
+            self._anchor = []
+        elif tag in ("br", "p"):
+            self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._anchor is not None:
+            self.parts.append(f" {self._mention(''.join(self._anchor).strip())} ")
+            self._anchor = None
+        elif tag == "p":
+            self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        (self._anchor if self._anchor is not None else self.parts).append(data)
+
+    def _mention(self, text: str) -> str:
+        if not text.startswith("@"):
+            return text
+        for href, _ in self.tags:
+            if href == self._href:
+                return href
+        for href, name in self.tags:
+            if name.lower() == text.lower() or name.lower().startswith(text.lower() + "@"):
+                return href
+        return text
+
+
+def command_words(note: dict[str, Any], group_iri: str, group_handle: str) -> list[str]:
+    """The words of a command Note, without the leading mention(s) of the assembly."""
+    parser = _CommandText(_mention_tags(note))
+    content = note.get("content")
+    parser.feed(content if isinstance(content, str) else "")
+    parser.close()
+    words = "".join(parser.parts).split()
+    short = group_handle.split("@")[1]
+    while words and (words[0] == group_iri or words[0].lower() in (group_handle.lower(), f"@{short}")):
+        words.pop(0)
+    return words
+
+
+async def _addressed_assembly(
+    delivery: Delivery, conn: aiosqlite.Connection, note: dict[str, Any]
+) -> LocalActor | None:
+    prefix = f"{delivery.node.urls.base}/groups/"
+    candidates = [href for href, _ in _mention_tags(note)]
+    candidates += [*_as_list(note.get("to")), *_as_list(note.get("cc"))]
+    for url in candidates:
+        if isinstance(url, str) and url.startswith(prefix):
+            group = await actor_repo.get_actor_by_name(conn, url[len(prefix):])
+            if group is not None and group.kind == "assembly":
+                return group
+    return None
+
+
+def help_text(handle: str) -> str:
+    """The commands, for ``help`` and for words we did not understand."""
+    return (
+        f"Commands, by a direct message mentioning {handle}:\n"
+        "delegate @someone@host [area] - let another member vote for you (in one area, or on everything)\n"
+        "revoke [area] - take a delegation back\n"
+        "status - what you delegated and who delegates to you\n"
+        "help - this list\n"
+        "To vote, answer the assembly's polls from your app."
+    )
 
 
 async def on_command(delivery: Delivery, conn: aiosqlite.Connection, note: dict[str, Any]) -> str | None:
-    """A direct mention of an assembly: delegate, revoke, status, help; None if not a command."""
-    return None
+    """A direct mention of an assembly: delegate, revoke, status, help; None if not addressed to one."""
+    group = await _addressed_assembly(delivery, conn, note)
+    if group is None:
+        return None
+    node, sender = delivery.node, delivery.sender
+    actor = delivery.activity["actor"]
+    if sender is None or note.get("attributedTo", actor) != actor:
+        return "a Note attributed to someone other than its sender: ignored"
+    group_iri = node.urls.actor(group.kind, group.name)
+    handle = f"@{group.name}@{node.urls.host}"
+    words = command_words(note, group_iri, handle)
+    verb = words[0].lower() if words else ""
+    audience = [*_as_list(note.get("to")), *_as_list(note.get("cc"))]
+    if verb not in COMMANDS and (PUBLIC in audience or "as:Public" in audience):
+        return f"a public mention of {group.name} without a command: no effect"
+    reply_to = note.get("id") if isinstance(note.get("id"), str) else None
+
+    async def reply(text: str) -> None:
+        await roster.queue_direct_note(node, conn, group, sender, text, in_reply_to=reply_to)
+        node.delivery_queued()
+
+    if await member_repo.get_member(conn, group.id, sender.id) is None:
+        await reply(
+            f"You are not a member of {group.title or group.name}, so nothing was recorded. "
+            "A facilitator of the assembly can add you to its roster."
+        )
+        return f"command from {sender.id}, not a member of {group.name}: refused"
+    if verb == "help":
+        await reply(help_text(handle))
+        return f"help sent to {sender.id}"
+    if verb not in COMMANDS:
+        await reply("I did not understand that; nothing changed.\n" + help_text(handle))
+        return f"unknown command from {sender.id}"
+    try:
+        outcome = await _run(delivery, conn, group, sender, verb, words[1:])
+    except CommandError as error:
+        outcome = f"Nothing changed: {error}."
+    report = await delegation_report(node, conn, group, sender.id)
+    await reply(f"{outcome}\nNow recorded in {group.title or group.name}:\n{report_text(report)}")
+    return f"{verb} from {sender.id} in {group.name}: {outcome}"
+
+
+async def _run(
+    delivery: Delivery, conn: aiosqlite.Connection, group: LocalActor, sender: RemoteActor, verb: str,
+    args: list[str],
+) -> str:
+    node = delivery.node
+    if verb == "status":
+        return "Status:"
+    if verb == "revoke":
+        scope = scope_of(area=" ".join(args)) if args else DelegationScope()
+        if await revoke_delegation(conn, group, sender.id, scope):
+            return f"Revoked: you no longer delegate {scope.label}."
+        return f"You had no delegation {scope.label}; nothing changed."
+    if not args:
+        return "Nothing changed: say whom to delegate to, e.g. delegate @someone@host [area]."
+    scope = scope_of(area=" ".join(args[1:])) if len(args) > 1 else DelegationScope()
+    stored = await record_delegation(node, conn, group, sender.id, args[0], scope)
+    who = await roster.name_of(node, conn, stored.delegate) if stored.delegate else "nobody"
+    return f"Recorded: you delegate {scope.label} to {who}; your own ballot still overrides it."

@@ -1,9 +1,172 @@
-"""Routes of the members part of the assemblies layer."""
+"""Rosters, assembly settings and delegations over HTTP (DESIGN 8), and the members collection."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
+
+from fedassembly import commands, delegating, roster
+from fedassembly.errors import ForbiddenError, InvalidError, NotFoundError
+from fedassembly.web.actors import PAGE_SIZE, ordered_collection
+from fedassembly.web.api import authenticated, json_body, optional_person, require_facilitator, string_field
+from fedassembly.web.common import activity_response, json_response, node_of
+from storage import members as member_repo
+from storage.actors import LocalActor
+
+GROUP_KINDS = ("assembly", "council")
 
 
 def add_routes(app: web.Application) -> None:
     """Register this module's routes."""
+    r = app.router
+    r.add_get("/groups/{name}/members", members_collection)
+    r.add_get("/api/v1/groups/{name}/members", list_members)
+    r.add_post("/api/v1/groups/{name}/members", post_member)
+    r.add_delete("/api/v1/groups/{name}/members/{who:.+}", delete_member)
+    r.add_patch("/api/v1/groups/{name}", patch_group)
+    r.add_get("/api/v1/groups/{name}/delegation", get_delegation)
+    r.add_put("/api/v1/groups/{name}/delegation", put_delegation)
+    r.add_delete("/api/v1/groups/{name}/delegation", delete_delegation)
+
+
+async def _group(request: web.Request, *kinds: str) -> LocalActor:
+    return await commands.get_actor(node_of(request), request.match_info["name"], *(kinds or GROUP_KINDS))
+
+
+def _person_iri(request: web.Request, person: LocalActor) -> str:
+    return node_of(request).urls.actor("person", person.name)
+
+
+async def members_collection(request: web.Request) -> web.Response:
+    """The members collection: member IRIs when the roster is public, else only their number."""
+    node = node_of(request)
+    try:
+        group = await _group(request)
+    except NotFoundError as error:
+        raise web.HTTPNotFound(text=str(error)) from error
+    collection_id = f"{node.urls.actor(group.kind, group.name)}/members"
+    total = await member_repo.count_members(node.db.reader, group.id)
+    raw = request.query.get("page")
+    if not roster.roster_is_public(group) or raw is None:
+        doc = ordered_collection(collection_id, total, None, [])
+        if not roster.roster_is_public(group):
+            doc.pop("first", None)
+            doc.pop("last", None)
+        return activity_response(doc)
+    if not raw.isdigit() or int(raw) < 1:
+        raise web.HTTPBadRequest(text="page must be a positive integer")
+    page = int(raw)
+    items = await member_repo.list_member_page(node.db.reader, group.id, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    return activity_response(ordered_collection(collection_id, total, page, items))
+
+
+async def list_members(request: web.Request) -> web.Response:
+    """``[{who, actor, facilitator}]``: anyone for a public roster, else members only."""
+    node = node_of(request)
+    group = await _group(request)
+    if not roster.roster_is_public(group):
+        person = await optional_person(request)
+        member = await member_repo.get_local_member(node.db.reader, group.id, person.id) if person else None
+        if member is None:
+            raise ForbiddenError(f"the roster of {group.name} is visible to its members only")
+    entries = await member_repo.list_roster(node.db.reader, group.id)
+    return json_response([
+        {"who": roster.roster_entry_name(node, e), "actor": e.member, "facilitator": e.facilitator}
+        for e in entries
+    ])
+
+
+async def post_member(request: web.Request) -> web.Response:
+    """A facilitator adds ``{who, facilitator?}``; 409 if already a member."""
+    node = node_of(request)
+    person = await authenticated(request)
+    group = await _group(request)
+    await require_facilitator(node, group, person)
+    data = await json_body(request)
+    who = string_field(data, "who")
+    assert who is not None
+    facilitator = data.get("facilitator", False)
+    if not isinstance(facilitator, bool):
+        raise InvalidError("'facilitator' must be true or false")
+    candidate = await roster.add_member(node, group, who, facilitator)
+    name = candidate.local.name if candidate.local else (
+        roster.handle_of(candidate.remote) if candidate.remote else candidate.actor)
+    return json_response({"who": name, "actor": candidate.actor, "facilitator": facilitator}, 201)
+
+
+async def delete_member(request: web.Request) -> web.Response:
+    """A facilitator takes ``WHO`` off the roster."""
+    node = node_of(request)
+    person = await authenticated(request)
+    group = await _group(request)
+    await require_facilitator(node, group, person)
+    await roster.remove_member(node, group, request.match_info["who"])
+    return web.Response(status=204)
+
+
+def _on_off(value: Any) -> bool | None:
+    if value is None or isinstance(value, bool):
+        return value
+    if value in ("on", "off"):
+        return value == "on"
+    raise InvalidError("'vote_receipts' must be true, false, \"on\" or \"off\"")
+
+
+async def patch_group(request: web.Request) -> web.Response:
+    """A facilitator changes the assembly's settings: ballots, roster, vote_receipts."""
+    node = node_of(request)
+    person = await authenticated(request)
+    group = await _group(request, "assembly")
+    await require_facilitator(node, group, person)
+    data = await json_body(request)
+    unknown = set(data) - {"ballots", "roster", "vote_receipts"}
+    if unknown:
+        raise InvalidError(f"unknown settings: {', '.join(sorted(unknown))}")
+    if not data:
+        raise InvalidError("name at least one of ballots, roster, vote_receipts")
+    settings = await roster.update_settings(
+        node, group, ballots=string_field(data, "ballots", required=False),
+        roster=string_field(data, "roster", required=False), vote_receipts=_on_off(data.get("vote_receipts")),
+    )
+    return json_response({"name": group.name, **settings})
+
+
+async def put_delegation(request: web.Request) -> web.Response:
+    """A member delegates: ``{delegate, area?}`` or ``{delegate, proposal}``; delegate null = nobody."""
+    node = node_of(request)
+    person = await authenticated(request)
+    group = await _group(request, "assembly")
+    data = await json_body(request)
+    if "delegate" not in data:
+        raise InvalidError("'delegate' is required (a member, or null for no delegation in this scope)")
+    delegate = data["delegate"]
+    if delegate is not None and (not isinstance(delegate, str) or not delegate.strip()):
+        raise InvalidError("'delegate' must be a member (name, @user@host or IRI) or null")
+    scope = delegating.scope_of(data.get("area"), data.get("proposal"))
+    delegator = _person_iri(request, person)
+    async with node.db.transaction() as conn:
+        stored = await delegating.record_delegation(node, conn, group, delegator, delegate, scope)
+        answer = await delegating.delegation_to_json(node, conn, stored)
+    node.delivery_queued()
+    return json_response(answer)
+
+
+async def delete_delegation(request: web.Request) -> web.Response:
+    """A member revokes the delegation of ``?area=``, ``?proposal=`` or (neither) the global one."""
+    node = node_of(request)
+    person = await authenticated(request)
+    group = await _group(request, "assembly")
+    scope = delegating.scope_of(request.query.get("area"), request.query.get("proposal"))
+    async with node.db.transaction() as conn:
+        await delegating.revoke_delegation(conn, group, _person_iri(request, person), scope)
+    return web.Response(status=204)
+
+
+async def get_delegation(request: web.Request) -> web.Response:
+    """A member's delegations and the delegations to them."""
+    node = node_of(request)
+    person = await authenticated(request)
+    group = await _group(request, "assembly")
+    report = await delegating.delegation_report(node, node.db.reader, group, _person_iri(request, person))
+    return json_response(report)
