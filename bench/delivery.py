@@ -85,7 +85,7 @@ class _CountingInbox(asyncio.Protocol):
                     length = int(line[15:])
             if len(self._buffer) < end + 4 + length:
                 return
-            self._buffer = self._buffer[end + 4 + length:]
+            self._buffer = self._buffer[end + 4 + length :]
             self._count.requests += 1
             self._transport.write(_ANSWER)  # type: ignore[attr-defined]
 
@@ -114,7 +114,9 @@ class Receivers:
     def __init__(self, count: int) -> None:
         self._process = subprocess.Popen(
             [sys.executable, __file__, "--serve", str(count)],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
         )
         assert self._process.stdout is not None
         self.ports: list[int] = json.loads(self._process.stdout.readline())
@@ -142,19 +144,26 @@ async def queue_announcements(db: Database, inboxes: list[str], announcements: i
     private_pem = generate_rsa_private_pem()
     async with db.transaction() as conn:
         sender = await actor_repo.put_actor(conn, "bench", "assembly", "Bench assembly", now_iso())
-        await actor_repo.put_key_if_absent(conn, sender, "rsa", private_pem, public_pem_of(private_pem),
-                                           now_iso())
+        await actor_repo.put_key_if_absent(
+            conn, sender, "rsa", private_pem, public_pem_of(private_pem), now_iso()
+        )
     targets = [(inbox, host_of(inbox)) for inbox in inboxes]
     for number in range(announcements):
         note_id = f"{BASE}/objects/{number}"
         activity = {
             "@context": "https://www.w3.org/ns/activitystreams",
-            "id": f"{BASE}/activities/{number}", "type": "Create", "actor": f"{BASE}/groups/bench",
-            "to": ["https://www.w3.org/ns/activitystreams#Public"], "cc": [f"{BASE}/groups/bench/followers"],
+            "id": f"{BASE}/activities/{number}",
+            "type": "Create",
+            "actor": f"{BASE}/groups/bench",
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "cc": [f"{BASE}/groups/bench/followers"],
             "object": {
-                "id": note_id, "type": "Note", "attributedTo": f"{BASE}/groups/bench",
+                "id": note_id,
+                "type": "Note",
+                "attributedTo": f"{BASE}/groups/bench",
                 "content": "<p>" + "The assembly meets on Thursday at the library. " * 8 + "</p>",
-                "to": ["https://www.w3.org/ns/activitystreams#Public"], "published": now_iso(),
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+                "published": now_iso(),
             },
         }
         async with db.transaction() as conn:
@@ -173,8 +182,12 @@ async def bench(concurrency: int, followers: int, announcements: int) -> int:
         policy = FetchPolicy(allow_private_addresses=True, user_agent="fedassembly-bench")
         session = create_session(policy, limit=max(256, concurrency * 2))
         worker = DeliveryWorker(
-            SqliteDeliveryStore(db), SafeFetcher(session, policy), StoredSenderKeys(db, BASE),
-            concurrency=concurrency, first_retry_seconds=30, max_attempts=16,
+            SqliteDeliveryStore(db),
+            SafeFetcher(session, policy),
+            StoredSenderKeys(db, BASE),
+            concurrency=concurrency,
+            first_retry_seconds=30,
+            max_attempts=16,
         )
         before = receivers.stats()
         stop = asyncio.Event()
@@ -191,15 +204,20 @@ async def bench(concurrency: int, followers: int, announcements: int) -> int:
         await db.close()
     receivers.close()
     arrived = int(after["requests"] - before["requests"])
-    print(f"deliveries      {expected} ({announcements} announcements x {followers} hosts), "
-          f"concurrency {concurrency}")
+    print(
+        f"deliveries      {expected} ({announcements} announcements x {followers} hosts), "
+        f"concurrency {concurrency}"
+    )
     print(f"wall time       {wall:.2f} s")
     print(f"throughput      {expected / wall:,.0f} signed deliveries/s")
     print(f"worker CPU      {cpu:.2f} s = {100 * cpu / wall:.0f}% of one core")
-    print(f"receiver CPU    {after['cpu'] - before['cpu']:.2f} s = "
-          f"{100 * (after['cpu'] - before['cpu']) / wall:.0f}% of one core (verifies nothing)")
-    print(f"arrived         {arrived} of {expected}; "
-          f"queue left: {counts.pending} pending, {counts.dead} dead")
+    print(
+        f"receiver CPU    {after['cpu'] - before['cpu']:.2f} s = "
+        f"{100 * (after['cpu'] - before['cpu']) / wall:.0f}% of one core (verifies nothing)"
+    )
+    print(
+        f"arrived         {arrived} of {expected}; queue left: {counts.pending} pending, {counts.dead} dead"
+    )
     ok = arrived == expected and counts.pending == 0 and counts.dead == 0
     print("OK" if ok else "FAILED")
     return 0 if ok else 1

@@ -40,8 +40,15 @@ class SqliteDeliveryStore:
             await delivery_repo.clear_hosts(conn, hosts)
 
     async def record_retry(
-        self, job_id: int, host: str, *, attempts: int, next_attempt_at: float, error: str,
-        pause_host_until: float | None, now: float,
+        self,
+        job_id: int,
+        host: str,
+        *,
+        attempts: int,
+        next_attempt_at: float,
+        error: str,
+        pause_host_until: float | None,
+        now: float,
     ) -> None:
         """Reschedule a failed job and, if asked, pause its host (never past a running pause's end)."""
         async with self._db.transaction() as conn:

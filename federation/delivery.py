@@ -253,10 +253,19 @@ class DeliveryWorker:
             # An RSA signature costs ~0.3 ms of CPU and OpenSSL releases the GIL while it works:
             # in a thread it runs on another core, and a fan-out to a thousand inboxes does not
             # stall the inbox that shares this event loop.
-            headers.update(await asyncio.to_thread(functools.partial(
-                sign_request, method="POST", url=job.inbox, headers=headers, body=job.body,
-                key_id=key_id, private_key=private_key,
-            )))
+            headers.update(
+                await asyncio.to_thread(
+                    functools.partial(
+                        sign_request,
+                        method="POST",
+                        url=job.inbox,
+                        headers=headers,
+                        body=job.body,
+                        key_id=key_id,
+                        private_key=private_key,
+                    )
+                )
+            )
             result = await self._fetcher.post(job.inbox, job.body, headers)
         except _FINAL_FETCH_ERRORS as error:
             return _Attempt("final", None, None, f"refused: {error}")
@@ -281,7 +290,10 @@ class DeliveryWorker:
             await self._store.record_final(job.id, failures, attempt.error)
             log.warning(
                 "delivery of %s to %s given up after %d attempt(s): %s",
-                job.activity_id, job.inbox, failures, attempt.error,
+                job.activity_id,
+                job.inbox,
+                failures,
+                attempt.error,
             )
         else:
             backoff = retry_delay(job.attempts, self._first_retry, self._random())
@@ -289,8 +301,13 @@ class DeliveryWorker:
             # Pause until this job's own retry: the host is retried no later than its own jobs.
             pause_until = next_attempt_at if pauses_host(attempt.status) else None
             await self._store.record_retry(
-                job.id, job.host, attempts=failures, next_attempt_at=next_attempt_at,
-                error=attempt.error, pause_host_until=pause_until, now=now,
+                job.id,
+                job.host,
+                attempts=failures,
+                next_attempt_at=next_attempt_at,
+                error=attempt.error,
+                pause_host_until=pause_until,
+                now=now,
             )
             if pause_until is not None:
                 current = self._paused.get(job.host)

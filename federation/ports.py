@@ -44,8 +44,15 @@ class DeliveryStore(Protocol):
         ...
 
     async def record_retry(
-        self, job_id: int, host: str, *, attempts: int, next_attempt_at: float, error: str,
-        pause_host_until: float | None, now: float,
+        self,
+        job_id: int,
+        host: str,
+        *,
+        attempts: int,
+        next_attempt_at: float,
+        error: str,
+        pause_host_until: float | None,
+        now: float,
     ) -> None:
         """Reschedule a failed job; optionally pause its host, never past the end of a pause
         still running at ``now``."""

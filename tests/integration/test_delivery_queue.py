@@ -22,7 +22,7 @@ import pytest
 from aiohttp import web
 
 from fedassembly.clock import now_iso
-from fedassembly.delivery_store import SqliteDeliveryStore, StoredSenderKeys
+from fedassembly.delivery_store import SenderKeyError, SqliteDeliveryStore, StoredSenderKeys
 from federation.delivery import DeliveryWorker
 from federation.fetch import FetchPolicy, SafeFetcher, create_session
 from federation.inbox import host_of
@@ -39,6 +39,11 @@ SENDER = "assembly1"
 KEY_ID = f"{BASE}/groups/{SENDER}#main-key"
 FIRST_RETRY = 0.05
 REPO = Path(__file__).resolve().parents[2]
+
+
+ReceiverFactory = Callable[..., Awaitable["Receiver"]]
+WorkerFactory = Callable[..., DeliveryWorker]
+Runner = Callable[[DeliveryWorker], None]
 
 
 @dataclass
@@ -69,8 +74,12 @@ class Receiver:
         headers = {name.lower(): value for name, value in request.headers.items()}
         try:
             verify_request(
-                method="POST", url=str(request.url), headers=headers, body=body,
-                public_key=load_public_key(self.public_pem), now=time.time(),
+                method="POST",
+                url=str(request.url),
+                headers=headers,
+                body=body,
+                public_key=load_public_key(self.public_pem),
+                now=time.time(),
             )
             verified = True
         except SignatureError:
@@ -140,7 +149,9 @@ async def make_worker(db: Database) -> AsyncIterator[Callable[..., DeliveryWorke
         sessions.append(session)
         settings = {"concurrency": 4, "first_retry_seconds": FIRST_RETRY, "max_attempts": 16} | options
         return DeliveryWorker(
-            SqliteDeliveryStore(db), SafeFetcher(session, policy), StoredSenderKeys(db, BASE),
+            SqliteDeliveryStore(db),
+            SafeFetcher(session, policy),
+            StoredSenderKeys(db, BASE),
             concurrency=int(settings["concurrency"]),
             first_retry_seconds=float(settings["first_retry_seconds"]),
             max_attempts=int(settings["max_attempts"]),
@@ -154,8 +165,10 @@ async def make_worker(db: Database) -> AsyncIterator[Callable[..., DeliveryWorke
 async def queue(db: Database, sender_id: int, *inboxes: str) -> str:
     """Publish an activity and queue it to ``inboxes`` in one transaction; return its id."""
     activity = {
-        "id": f"{BASE}/activities/{uuid.uuid4().hex}", "type": "Create",
-        "actor": f"{BASE}/groups/{SENDER}", "object": {"type": "Note", "content": "hello"},
+        "id": f"{BASE}/activities/{uuid.uuid4().hex}",
+        "type": "Create",
+        "actor": f"{BASE}/groups/{SENDER}",
+        "object": {"type": "Note", "content": "hello"},
     }
     async with db.transaction() as conn:
         await put_activity(conn, activity, sender_id, True, now_iso())
@@ -164,8 +177,10 @@ async def queue(db: Database, sender_id: int, *inboxes: str) -> str:
 
 
 async def rows(db: Database) -> list[dict[str, object]]:
-    found = await db.fetchall("SELECT id, host, state, attempts, next_attempt_at, lease_until, last_error"
-                              " FROM deliveries ORDER BY id")
+    found = await db.fetchall(
+        "SELECT id, host, state, attempts, next_attempt_at, lease_until, last_error"
+        " FROM deliveries ORDER BY id"
+    )
     return [dict(row) for row in found]
 
 
@@ -191,7 +206,9 @@ async def running() -> AsyncIterator[Callable[[DeliveryWorker], None]]:
         await asyncio.wait_for(task, 5)
 
 
-async def test_a_2xx_deletes_the_row(db, sender_id, receiver, make_worker) -> None:
+async def test_a_2xx_deletes_the_row(
+    db: Database, sender_id: int, receiver: ReceiverFactory, make_worker: WorkerFactory
+) -> None:
     inbox = await receiver(202)
     activity_id = await queue(db, sender_id, inbox.inbox)
 
@@ -201,7 +218,9 @@ async def test_a_2xx_deletes_the_row(db, sender_id, receiver, make_worker) -> No
     assert await rows(db) == []
 
 
-async def test_one_activity_reaches_every_inbox_once(db, sender_id, receiver, make_worker) -> None:
+async def test_one_activity_reaches_every_inbox_once(
+    db: Database, sender_id: int, receiver: ReceiverFactory, make_worker: WorkerFactory
+) -> None:
     inboxes = [await receiver(202, address=f"127.0.0.{n}") for n in (1, 2, 3)]
     activity_id = await queue(db, sender_id, *(r.inbox for r in inboxes))
 
@@ -212,7 +231,13 @@ async def test_one_activity_reaches_every_inbox_once(db, sender_id, receiver, ma
     assert await rows(db) == []
 
 
-async def test_a_410_is_dead_after_one_attempt(db, sender_id, receiver, make_worker) -> None:
+async def test_a_410_is_dead_after_one_attempt(
+    db: Database,
+    sender_id: int,
+    receiver: ReceiverFactory,
+    make_worker: WorkerFactory,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
     inbox = await receiver(410)
     activity_id = await queue(db, sender_id, inbox.inbox)
     worker = make_worker()
@@ -222,13 +247,15 @@ async def test_a_410_is_dead_after_one_attempt(db, sender_id, receiver, make_wor
     assert await worker.run_once() == 0
 
     assert inbox.statuses_for(activity_id) == [410]
+    given_up = [r for r in caplog.records if r.name == "federation.delivery"]
+    assert len(given_up) == 1 and "HTTP 410" in given_up[0].getMessage()
     [row] = await rows(db)
     assert (row["state"], row["attempts"], row["last_error"]) == ("dead", 1, "HTTP 410")
     assert await delivery_repo.count_deliveries(db.reader) == delivery_repo.DeliveryCounts(0, 1)
 
 
 async def test_a_503_is_retried_until_the_receiver_recovers(
-    db, sender_id, receiver, make_worker, running
+    db: Database, sender_id: int, receiver: ReceiverFactory, make_worker: WorkerFactory, running: Runner
 ) -> None:
     inbox = await receiver(503, 503, 503, 202)
     activity_id = await queue(db, sender_id, inbox.inbox)
@@ -241,7 +268,9 @@ async def test_a_503_is_retried_until_the_receiver_recovers(
     assert all(gap >= 0.8 * FIRST_RETRY for gap in gaps)  # never sooner than the backoff
 
 
-async def test_a_429_retry_after_is_honoured(db, sender_id, receiver, make_worker, running) -> None:
+async def test_a_429_retry_after_is_honoured(
+    db: Database, sender_id: int, receiver: ReceiverFactory, make_worker: WorkerFactory, running: Runner
+) -> None:
     inbox = await receiver((429, {"Retry-After": "1"}), 202)
     activity_id = await queue(db, sender_id, inbox.inbox)
 
@@ -253,7 +282,7 @@ async def test_a_429_retry_after_is_honoured(db, sender_id, receiver, make_worke
 
 
 async def test_a_paused_host_waits_while_other_hosts_go_through(
-    db, sender_id, receiver, make_worker
+    db: Database, sender_id: int, receiver: ReceiverFactory, make_worker: WorkerFactory
 ) -> None:
     failing, healthy = await receiver(503, 503, 202), await receiver(202, address="127.0.0.2")
     first = await queue(db, sender_id, failing.inbox)
@@ -280,7 +309,7 @@ async def test_a_paused_host_waits_while_other_hosts_go_through(
 
 
 async def test_jobs_claimed_before_their_host_failed_are_handed_back(
-    db, sender_id, receiver, make_worker
+    db: Database, sender_id: int, receiver: ReceiverFactory, make_worker: WorkerFactory
 ) -> None:
     failing = await receiver(503)
     await queue(db, sender_id, failing.inbox)
@@ -294,7 +323,9 @@ async def test_jobs_claimed_before_their_host_failed_are_handed_back(
     assert states == [(0, 0), (1, 0)]
 
 
-async def test_a_network_failure_is_retried_then_given_up(db, sender_id, make_worker) -> None:
+async def test_a_network_failure_is_retried_then_given_up(
+    db: Database, sender_id: int, make_worker: WorkerFactory
+) -> None:
     closed = f"http://127.0.0.1:{_free_port()}/inbox"
     await queue(db, sender_id, closed)
     worker = make_worker(max_attempts=2)
@@ -307,7 +338,7 @@ async def test_a_network_failure_is_retried_then_given_up(db, sender_id, make_wo
 
 
 async def test_max_attempts_reached_is_dead_with_its_last_error(
-    db, sender_id, receiver, make_worker, running
+    db: Database, sender_id: int, receiver: ReceiverFactory, make_worker: WorkerFactory, running: Runner
 ) -> None:
     inbox = await receiver(500)
     activity_id = await queue(db, sender_id, inbox.inbox)
@@ -321,7 +352,12 @@ async def test_max_attempts_reached_is_dead_with_its_last_error(
 
 
 async def test_a_lease_left_by_a_killed_worker_is_released_on_start(
-    db, sender_id, receiver, make_worker, running, tmp_path
+    db: Database,
+    sender_id: int,
+    receiver: ReceiverFactory,
+    make_worker: WorkerFactory,
+    running: Runner,
+    tmp_path: Path,
 ) -> None:
     inbox = await receiver(202)
     activity_id = await queue(db, sender_id, inbox.inbox)
@@ -338,8 +374,12 @@ async def test_a_lease_left_by_a_killed_worker_is_released_on_start(
         "asyncio.run(main())\n"
     )
     killed = subprocess.run(
-        [sys.executable, "-c", script, str(db.path)], capture_output=True, text=True, cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)}, timeout=30,
+        [sys.executable, "-c", script, str(db.path)],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+        timeout=30,
     )
     assert (killed.returncode, killed.stdout) == (-9, "1\n")
     [row] = await rows(db)
@@ -354,7 +394,7 @@ async def test_a_lease_left_by_a_killed_worker_is_released_on_start(
 
 
 async def test_rows_queued_by_another_process_go_out_within_seconds(
-    db, sender_id, receiver, make_worker, running
+    db: Database, sender_id: int, receiver: ReceiverFactory, make_worker: WorkerFactory, running: Runner
 ) -> None:
     inbox = await receiver(202)
     running(make_worker())
@@ -373,7 +413,9 @@ async def test_rows_queued_by_another_process_go_out_within_seconds(
     assert inbox.hits[0].at - queued_at < 1.5
 
 
-async def test_wake_sends_in_process_rows_at_once(db, sender_id, receiver, make_worker, running) -> None:
+async def test_wake_sends_in_process_rows_at_once(
+    db: Database, sender_id: int, receiver: ReceiverFactory, make_worker: WorkerFactory, running: Runner
+) -> None:
     inbox = await receiver(202)
     worker = make_worker()
     running(worker)
@@ -387,7 +429,9 @@ async def test_wake_sends_in_process_rows_at_once(db, sender_id, receiver, make_
     assert inbox.hits[0].at - queued_at < 0.5
 
 
-async def test_a_clean_stop_leaves_no_lease(db, sender_id, receiver, make_worker) -> None:
+async def test_a_clean_stop_leaves_no_lease(
+    db: Database, sender_id: int, receiver: ReceiverFactory, make_worker: WorkerFactory
+) -> None:
     inbox = await receiver(503)
     await queue(db, sender_id, inbox.inbox)
     stop = asyncio.Event()
@@ -430,3 +474,28 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+async def test_sender_key_ids_follow_the_actor_kind(db: Database, sender_id: int) -> None:
+    async with db.transaction() as conn:
+        person = await actor_repo.put_actor(conn, "alice", "person", "Alice", now_iso())
+        council = await actor_repo.put_actor(conn, "region", "council", "Region", now_iso())
+        instance = await actor_repo.put_actor(conn, "actor", "instance", "node", now_iso())
+    keys = StoredSenderKeys(db, BASE + "/")
+
+    found = {actor: (await keys.key_for(actor))[0] for actor in (sender_id, person, council, instance)}
+
+    assert found == {
+        sender_id: KEY_ID,
+        person: f"{BASE}/people/alice#main-key",
+        council: f"{BASE}/groups/region#main-key",
+        instance: f"{BASE}/actor#main-key",
+    }
+    # A person's key is made when first needed, then read once and kept.
+    assert await actor_repo.get_key(db.reader, person, "rsa") is not None
+    assert await keys.key_for(person) == await keys.key_for(person)
+
+
+async def test_an_unknown_sender_is_an_error(db: Database) -> None:
+    with pytest.raises(SenderKeyError):
+        await StoredSenderKeys(db, BASE).key_for(9999)
