@@ -12,7 +12,6 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import uvloop
 from aiohttp import web
 
 from fedassembly import commands
@@ -105,8 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = load_settings(getattr(args, "config", None))
         if args.command == "serve":
-            # uvloop roughly halves the event loop's share of the inbox hot path (bench/inbox.py).
-            uvloop.run(serve(settings))
+            asyncio.run(serve(settings))
             return 0
         return asyncio.run(_run(settings, args))
     except (SettingsError, StorageError) as error:

@@ -10,6 +10,7 @@ import aiosqlite
 
 from fedassembly import dm_commands, votes
 from fedassembly.inbox_handlers import Delivery, on
+from fedassembly.node import Node
 
 
 def is_vote_note(note: dict[str, Any], base: str) -> bool:
@@ -25,7 +26,31 @@ def is_vote_note(note: dict[str, Any], base: str) -> bool:
     )
 
 
-@on("Create", needs_sender=True)
+def _addressed_locally(node_base: str, note: dict[str, Any]) -> bool:
+    """Whether any recipient or tag names a local group (only those can be commands)."""
+    prefix = f"{node_base}/groups/"
+    for field in ("to", "cc", "bto", "bcc", "audience"):
+        value = note.get(field)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str) and item.startswith(prefix):
+                return True
+    tags = note.get("tag")
+    for tag in tags if isinstance(tags, list) else [tags]:
+        if isinstance(tag, dict) and isinstance(tag.get("href"), str) and tag["href"].startswith(prefix):
+            return True
+    return False
+
+
+def create_may_affect(node: Node, activity: dict[str, Any]) -> bool:
+    """A Create can matter only as a vote on our proposal or a Note addressed to a local group."""
+    note = activity.get("object")
+    if not isinstance(note, dict) or note.get("type") != "Note":
+        return False
+    base = node.urls.base
+    return is_vote_note(note, base) or _addressed_locally(base, note) or _addressed_locally(base, activity)
+
+
+@on("Create", needs_sender=True, may_affect=create_may_affect)
 async def on_create(delivery: Delivery, conn: aiosqlite.Connection) -> str:
     """Dispatch a Create: votes and direct-mention commands; anything else has no effect."""
     note = delivery.activity.get("object")

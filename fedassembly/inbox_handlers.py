@@ -58,10 +58,19 @@ Handler = Callable[[Delivery, aiosqlite.Connection], Awaitable[str]]
 _HANDLERS: dict[str, Handler] = {}
 # Types whose handler needs the sender's actor document (inbox, shared inbox).
 _NEEDS_SENDER: set[str] = set()
+EffectCheck = Callable[[Node, dict[str, Any]], bool]
+# Fast exact checks, per type, of whether an activity can have an effect at all.
+_MAY_AFFECT: dict[str, EffectCheck] = {}
 
 
-def on(type_: str, *, needs_sender: bool = False) -> Callable[[Handler], Handler]:
-    """Register the handler of an activity type; registering a type twice is a bug."""
+def on(
+    type_: str, *, needs_sender: bool = False, may_affect: EffectCheck | None = None
+) -> Callable[[Handler], Handler]:
+    """Register the handler of an activity type; registering a type twice is a bug.
+
+    ``may_affect`` says from the activity alone whether the handler could change anything;
+    when it says no, the inbox only records the activity (the hot path of a busy inbox).
+    """
 
     def register(handler: Handler) -> Handler:
         if type_ in _HANDLERS:
@@ -69,9 +78,20 @@ def on(type_: str, *, needs_sender: bool = False) -> Callable[[Handler], Handler
         _HANDLERS[type_] = handler
         if needs_sender:
             _NEEDS_SENDER.add(type_)
+        if may_affect is not None:
+            _MAY_AFFECT[type_] = may_affect
         return handler
 
     return register
+
+
+def may_have_effect(node: Node, activity: dict[str, Any]) -> bool:
+    """False when no handler could change anything for this activity: it is only recorded."""
+    type_ = activity["type"]
+    if type_ not in _HANDLERS:
+        return False
+    check = _MAY_AFFECT.get(type_)
+    return check is None or check(node, activity)
 
 
 def object_id(value: Any) -> str | None:

@@ -63,6 +63,7 @@ class RemoteDirectory:
         self._fetcher = fetcher
         self._clock = clock
         self._keys: OrderedDict[str, PublicKey] = OrderedDict()
+        self._actors: OrderedDict[str, RemoteActor] = OrderedDict()
         self._refreshed: dict[str, float] = {}
 
     def _remember(self, key: PublicKey) -> PublicKey:
@@ -72,8 +73,16 @@ class RemoteDirectory:
             self._keys.popitem(last=False)
         return key
 
+    def _remember_actor(self, actor: RemoteActor) -> RemoteActor:
+        self._actors[actor.id] = actor
+        self._actors.move_to_end(actor.id)
+        if len(self._actors) > _MEMORY_KEYS:
+            self._actors.popitem(last=False)
+        return actor
+
     def forget(self, actor_id: str) -> None:
-        """Drop a deleted actor's keys from memory (the database rows are already gone)."""
+        """Drop a deleted actor and its keys from memory (the database rows are already gone)."""
+        self._actors.pop(actor_id, None)
         for key_id in [k for k, v in self._keys.items() if v.owner == actor_id]:
             del self._keys[key_id]
 
@@ -107,14 +116,16 @@ class RemoteDirectory:
                 conn, RemoteKeyRow(key_id, remote.owner, remote.public_key_pem, now)
             )
             if remote.actor is not None:
-                await remote_repo.put_remote_actor(conn, actor_from_document(remote.actor, now))
+                actor = actor_from_document(remote.actor, now)
+                await remote_repo.put_remote_actor(conn, actor)
+                self._remember_actor(actor)
         return self._remember(PublicKey(key_id, remote.owner, load_public_key(remote.public_key_pem)))
 
     async def actor(self, actor_id: str, *, max_age: float = ACTOR_TTL) -> RemoteActor:
         """A remote actor from cache when fresh enough, else fetched from its origin."""
-        cached = await remote_repo.get_remote_actor(self._db.reader, actor_id)
+        cached = self._actors.get(actor_id) or await remote_repo.get_remote_actor(self._db.reader, actor_id)
         if cached is not None and self._clock() - cached.fetched_at < max_age:
-            return cached
+            return self._remember_actor(cached)
         try:
             doc = await self._fetcher.fetch_object(actor_id)
         except FetchError as error:
@@ -126,7 +137,7 @@ class RemoteDirectory:
             raise RemoteActorError(f"{actor_id} serves an actor with id {actor.id}")
         async with self._db.transaction() as conn:
             await remote_repo.put_remote_actor(conn, actor)
-        return actor
+        return self._remember_actor(actor)
 
     async def cached_actor(self, actor_id: str) -> RemoteActor | None:
         """A remote actor if already known, without fetching."""

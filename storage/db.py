@@ -9,6 +9,10 @@ lock it commits them all with one fsync and wakes them. A unit that raises rolls
 own savepoint; the others still commit. A unit returns only after its commit is durable, so a
 2xx answered after ``async with db.transaction()`` acknowledges durable data.
 
+Rows that need no unit of their own (an activity recorded with no effect) can instead be
+``append``-ed: they are written with one ``executemany`` by the commit itself, just before COMMIT,
+and the caller is woken with the rest of the batch — no thread hand-off per row.
+
 Reads use a separate connection (WAL lets it read while the writer writes), so readers never
 wait for a batch.
 """
@@ -19,6 +23,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +47,20 @@ async def _configure(conn: aiosqlite.Connection) -> None:
     await conn.execute("PRAGMA busy_timeout=10000")
 
 
+@dataclass(slots=True)
+class _Batch:
+    done: asyncio.Future[None]
+    appends: list[tuple[str, tuple[Any, ...]]]
+    task: asyncio.Task[None] | None = None
+
+
+def _grouped(appends: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
+    groups: dict[str, list[tuple[Any, ...]]] = {}
+    for sql, params in appends:
+        groups.setdefault(sql, []).append(params)
+    return list(groups.items())
+
+
 class Database:
     """One SQLite file: a group-committing writer connection and a reader connection."""
 
@@ -50,7 +69,7 @@ class Database:
         self._writer = writer
         self._reader = reader
         self._lock = asyncio.Lock()
-        self._batch: asyncio.Future[None] | None = None
+        self._batch: _Batch | None = None
         self._savepoint = 0
 
     @classmethod
@@ -69,19 +88,34 @@ class Database:
         async with self._lock:
             pass
         if self._batch is not None:
-            await asyncio.shield(self._batch)
+            await asyncio.shield(self._batch.done)
         await self._writer.close()
         await self._reader.close()
+
+    async def _open_batch(self) -> _Batch:
+        """The open batch, beginning one if needed (call with the lock held)."""
+        if self._batch is None:
+            await self._writer.execute("BEGIN IMMEDIATE")
+            loop = asyncio.get_running_loop()
+            self._batch = _Batch(loop.create_future(), [])
+            # Keep a reference: the loop holds tasks weakly, and this one must run to the end.
+            self._batch.task = loop.create_task(self._commit_batch(self._batch))
+        return self._batch
+
+    async def append(self, sql: str, params: tuple[Any, ...]) -> None:
+        """Write one independent row with the next group commit; return once it is durable."""
+        batch = self._batch
+        if batch is None:
+            async with self._lock:
+                batch = await self._open_batch()
+        batch.appends.append((sql, params))  # no await since the check: the batch is still open
+        await asyncio.shield(batch.done)
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
         """Run the body as one atomic unit; return only once it is durably committed."""
         async with self._lock:
-            if self._batch is None:
-                await self._writer.execute("BEGIN IMMEDIATE")
-                self._batch = asyncio.get_running_loop().create_future()
-                asyncio.get_running_loop().create_task(self._commit_batch(self._batch))
-            batch = self._batch
+            batch = await self._open_batch()
             self._savepoint += 1
             name = f"u{self._savepoint}"
             await self._writer.execute(f"SAVEPOINT {name}")
@@ -92,20 +126,22 @@ class Database:
                 await self._writer.execute(f"RELEASE {name}")
                 raise
             await self._writer.execute(f"RELEASE {name}")
-        await asyncio.shield(batch)
+        await asyncio.shield(batch.done)
 
-    async def _commit_batch(self, batch: asyncio.Future[None]) -> None:
+    async def _commit_batch(self, batch: _Batch) -> None:
         async with self._lock:
             self._batch = None
             try:
+                for sql, rows in _grouped(batch.appends):
+                    await self._writer.executemany(sql, rows)
                 await self._writer.execute("COMMIT")
             except Exception as error:  # the whole batch failed to commit: every unit learns it
                 log.error("commit failed: %s", error)
                 await self._writer.execute("ROLLBACK")
-                batch.set_exception(StorageError(f"commit failed: {error}"))
-                batch.exception()  # mark retrieved even if no unit is left waiting
+                batch.done.set_exception(StorageError(f"commit failed: {error}"))
+                batch.done.exception()  # mark retrieved even if no unit is left waiting
             else:
-                batch.set_result(None)
+                batch.done.set_result(None)
 
     @property
     def reader(self) -> aiosqlite.Connection:
@@ -114,13 +150,11 @@ class Database:
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> Row | None:
         """One row of a read query (reader connection, committed data only)."""
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            return await cursor.fetchone()
+        return await fetchone(self._reader, sql, params)
 
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
         """All rows of a read query (reader connection, committed data only)."""
-        async with self._reader.execute(sql, tuple(params)) as cursor:
-            return list(await cursor.fetchall())
+        return await fetchall(self._reader, sql, params)
 
     async def backup(self, target: Path | str) -> None:
         """A consistent copy of the database, safe while the node runs."""
@@ -135,13 +169,16 @@ class Database:
         return str(row[0]) if row else "no answer"
 
 
+# One round trip to the connection's thread per query (execute + fetch + close would be three):
+# thread hand-offs, not SQLite, dominate the cost of small queries.
+
+
 async def fetchone(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Row | None:
     """One row of a query on a connection (inside a transaction: sees its own writes)."""
-    async with conn.execute(sql, tuple(params)) as cursor:
-        return await cursor.fetchone()
+    rows = await conn.execute_fetchall(sql, tuple(params))
+    return next(iter(rows), None)
 
 
 async def fetchall(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Row]:
     """All rows of a query on a connection (inside a transaction: sees its own writes)."""
-    async with conn.execute(sql, tuple(params)) as cursor:
-        return list(await cursor.fetchall())
+    return list(await conn.execute_fetchall(sql, tuple(params)))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import aiosqlite
 
-from storage.db import fetchone
+from storage.db import Database, fetchone
 
 
 async def put_inbox_activity(
@@ -16,6 +16,18 @@ async def put_inbox_activity(
         (activity_id, actor, type_, body, now),
     )
     return cursor.rowcount > 0
+
+
+INSERT_IGNORING_DUPLICATES = (
+    "INSERT OR IGNORE INTO inbox_activities (id, actor, type, body, received_at) VALUES (?, ?, ?, ?, ?)"
+)
+
+
+async def append_inbox_activity(
+    db: Database, activity_id: str, actor: str, type_: str, body: str, now: float
+) -> None:
+    """Record an activity that has no effect, with the next group commit (a duplicate is ignored)."""
+    await db.append(INSERT_IGNORING_DUPLICATES, (activity_id, actor, type_, body, now))
 
 
 async def get_inbox_activity_body(conn: aiosqlite.Connection, activity_id: str) -> str | None:

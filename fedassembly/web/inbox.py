@@ -8,7 +8,7 @@ import time
 
 from aiohttp import web
 
-from fedassembly.inbox_handlers import HandlerError, handle, prepare
+from fedassembly.inbox_handlers import HandlerError, handle, may_have_effect, prepare
 from fedassembly.remote_actors import RemoteActorError
 from fedassembly.web.common import node_of
 from federation.inbox import InboxError, InboxVerifier
@@ -32,12 +32,26 @@ async def inbox(request: web.Request) -> web.Response:
             return _refuse(request, 404, f"no inbox for {section}/{name}")
     try:
         verified = await request.app[VERIFIER].verify(request)
-        delivery = await prepare(node, verified)
     except InboxError as error:
         return _refuse(request, error.status, error.reason)
+    activity = verified.activity
+    if not may_have_effect(node, activity):
+        # Nothing can change: record it (dedupe) with the next group commit, no unit of its own.
+        await inbox_repo.append_inbox_activity(
+            node.db, activity["id"], verified.actor, activity["type"], verified.body.decode(), time.time()
+        )
+        log.info(
+            "inbox %s %s from %s (%s): no effect here",
+            activity["type"],
+            activity["id"],
+            verified.actor,
+            verified.scheme,
+        )
+        return web.Response(status=202, text="accepted")
+    try:
+        delivery = await prepare(node, verified)
     except RemoteActorError as error:
         return _refuse(request, 401, f"sender unavailable: {error}")
-    activity = verified.activity
     try:
         async with node.db.transaction() as conn:
             fresh = await inbox_repo.put_inbox_activity(
@@ -53,7 +67,11 @@ async def inbox(request: web.Request) -> web.Response:
             node.remote.forget(verified.actor)
     log.info(
         "inbox %s %s from %s (%s): %s",
-        activity["type"], activity["id"], verified.actor, verified.scheme, outcome,
+        activity["type"],
+        activity["id"],
+        verified.actor,
+        verified.scheme,
+        outcome,
     )
     return web.Response(status=202, text="accepted")
 

@@ -95,3 +95,22 @@ async def test_backup_is_a_consistent_copy(tmp_path: Path) -> None:
     with sqlite3.connect(tmp_path / "copy" / "backup.sqlite3") as plain:
         assert plain.execute("SELECT name FROM local_actors").fetchall() == [("a",)]
         assert plain.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_appended_rows_commit_with_units_and_duplicates_are_ignored(tmp_path: Path) -> None:
+    from storage.inbox import append_inbox_activity
+
+    db = await open_db(tmp_path / "db.sqlite3")
+
+    async def unit(i: int) -> None:
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO local_actors (name, kind, created_at) VALUES (?, 'person', 'now')", (f"p{i}",)
+            )
+
+    appends = [append_inbox_activity(db, f"id{i % 50}", "a", "Note", "{}", 0.0) for i in range(100)]
+    await asyncio.gather(*appends, *(unit(i) for i in range(20)))
+    await db.close()
+    with sqlite3.connect(tmp_path / "db.sqlite3") as plain:
+        assert plain.execute("SELECT COUNT(*) FROM inbox_activities").fetchone()[0] == 50
+        assert plain.execute("SELECT COUNT(*) FROM local_actors").fetchone()[0] == 20
