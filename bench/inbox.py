@@ -193,8 +193,9 @@ async def main() -> None:
         warm = signed_requests(inbox, remote_base, keys, args.actors, args.actors, 0)
         started = time.perf_counter()
         warm_statuses = await post_all(inbox, warm, 16)
+        warm_seconds = time.perf_counter() - started
         print(
-            f"warm-up: {args.actors} actors' keys fetched and cached in {time.perf_counter() - started:.1f} s "
+            f"warm-up: {args.actors} actors' keys fetched and cached in {warm_seconds:.1f} s "
             f"({warm_statuses.count(202)} accepted)"
         )
         requests = signed_requests(inbox, remote_base, keys, args.actors, args.activities, 0)
