@@ -25,6 +25,7 @@ from fedassembly.governance.errors import GovernanceError
 from fedassembly.governance.model import ProposalSpec
 from fedassembly.governance.tally import LiveCounts, live_counts
 from fedassembly.governance.validation import validate_ballot, validate_proposal
+from fedassembly.group_settings import group_setting as group_setting  # re-exported
 from fedassembly.node import Node
 from fedassembly.question import to_ap_question
 from fedassembly.vocab import PUBLIC
@@ -44,13 +45,6 @@ log = logging.getLogger("fedassembly.proposals")
 
 MAX_CONTENT_CHARS = 20_000
 # Assembly settings (local_actors.settings) and their defaults (DESIGN 8, `assembly set`).
-SETTING_DEFAULTS = {"ballots": "public", "roster": "public", "vote_receipts": "on"}
-
-
-def group_setting(group: LocalActor, key: str) -> str:
-    """An assembly setting, or its default when never set."""
-    value = group.settings.get(key)
-    return value if isinstance(value, str) else SETTING_DEFAULTS[key]
 
 
 def spec_of(proposal: Proposal) -> ProposalSpec:

@@ -27,6 +27,7 @@ from fedassembly.clock import now_iso
 from fedassembly.commands import _token_hash as token_hash  # the one hashing rule of API tokens
 from fedassembly.commands import hash_password
 from fedassembly.errors import ConflictError, InvalidError, NotFoundError
+from fedassembly.group_settings import DEFAULT_SETTINGS, SETTING_CHOICES, group_settings
 from fedassembly.inbox_handlers import on_actor_deleted
 from fedassembly.node import Node
 from fedassembly.remote_actors import RemoteActorError
@@ -42,12 +43,6 @@ from storage.actors import LocalActor
 from storage.members import Member
 from storage.remote import RemoteActor
 
-SETTING_CHOICES: dict[str, tuple[str, ...]] = {
-    "ballots": ("public", "members", "hidden"),
-    "roster": ("public", "members"),
-}
-# A neighbourhood roster names people: visible to members unless the assembly opens it.
-DEFAULT_SETTINGS: dict[str, Any] = {"ballots": "members", "roster": "members", "vote_receipts": True}
 MAX_IMPORT_ROWS = 10_000
 
 log = logging.getLogger("fedassembly.roster")
@@ -254,11 +249,6 @@ async def forget_deleted_actor(node: Node, conn: aiosqlite.Connection, actor: st
     """A remote account deleted itself: off every roster, its delegations (made and received) gone."""
     await member_repo.delete_member_everywhere(conn, actor)
     await delegation_repo.delete_delegations_of_actor(conn, actor)
-
-
-def group_settings(group: LocalActor) -> dict[str, Any]:
-    """An assembly's roster, ballot and receipt settings, defaults filled in."""
-    return {key: group.settings.get(key, default) for key, default in DEFAULT_SETTINGS.items()}
 
 
 async def update_settings(

@@ -19,9 +19,10 @@ import aiosqlite
 
 from fedassembly.activities import activity
 from fedassembly.clock import now_iso
+from fedassembly.group_settings import group_setting
 from fedassembly.inbox_handlers import Delivery
 from fedassembly.node import Node
-from fedassembly.proposals import append_ballot, group_of, group_setting, is_accepting
+from fedassembly.proposals import append_ballot, group_of, is_accepting
 from federation.inbox import host_of
 from storage import ballots as ballot_repo
 from storage import members as member_repo
@@ -67,7 +68,7 @@ async def on_vote(delivery: Delivery, conn: aiosqlite.Connection, note: dict[str
     if ballot is None:
         return f"vote of {voter} on proposal {proposal.id} changes nothing"
     row = await append_ballot(node, conn, proposal, voter, ballot, "activitypub", note_id)
-    if group_setting(group, "vote_receipts") != "off":
+    if group_setting(group, "vote_receipts"):
         url = html.escape(receipt_url(node, proposal.id, row.leaf_hash))
         text = (f"your vote for “{html.escape(name)}” on “{html.escape(proposal.title)}” is counted."
                 f' Receipt: <a href="{url}">{url}</a>')

@@ -12,6 +12,7 @@ from fedassembly import commands
 from fedassembly import proposals as uc
 from fedassembly.clock import iso
 from fedassembly.errors import InvalidError, NotFoundError
+from fedassembly.group_settings import group_setting
 from fedassembly.node import Node
 from fedassembly.votes import receipt_url
 from fedassembly.web.api import authenticated, json_body, optional_person, require_facilitator
@@ -71,7 +72,7 @@ async def _view(node: Node, proposal: Proposal, person: LocalActor | None) -> di
     view["voters_count"] = counts.voters_count
     # A hidden assembly shows only counts until the close (DESIGN 5); the tally's direct and
     # delegated split would say who carried whose weight.
-    if not (proposal.is_open and uc.group_setting(group, "ballots") == "hidden"):
+    if not (proposal.is_open and group_setting(group, "ballots") == "hidden"):
         view["tally"] = [
             {"name": r.name, "direct": r.direct, "delegated": r.delegated, "total": r.total}
             for r in counts.tally
