@@ -113,6 +113,20 @@ async def test_accepted_vote_gets_one_receipt_reply(assembly: Assembly) -> None:
     assert await assembly.replies(pid) == [(alice.id, "accepted")]
 
 
+async def test_no_receipt_reply_when_the_assembly_turned_receipts_off(assembly: Assembly) -> None:
+    from fedassembly import roster
+
+    node = assembly.running.node
+    await roster.update_settings(node, await commands.get_actor(node, "barrio"), vote_receipts=False)
+    pid = await assembly.propose()
+    alice = assembly.remote.actor("alice")
+    assert await assembly.vote(alice, pid, "green") == 202
+    assert await assembly.leaves(pid) == [(alice.id, {"choice": "green"})]
+    await asyncio.sleep(0.6)
+    assert assembly.replies_received(alice) == []
+    assert await assembly.replies(pid) == []
+
+
 async def test_single_choice_replaces(assembly: Assembly) -> None:
     pid = await assembly.propose()
     alice = assembly.remote.actor("alice")
