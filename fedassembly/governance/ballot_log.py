@@ -19,9 +19,7 @@ EMPTY_ROOT = hashlib.sha256(b"").digest()
 _HASH_SIZE = 32
 
 
-def leaf_bytes(
-    proposal: str, voter: str, ballot: dict[str, Any], seq: int, received_at: str
-) -> bytes:
+def leaf_bytes(proposal: str, voter: str, ballot: dict[str, Any], seq: int, received_at: str) -> bytes:
     """Return a ballot's leaf: the RFC 8785 JSON of {proposal, voter, ballot, seq, received_at}."""
     return rfc8785.dumps(
         {
