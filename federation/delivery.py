@@ -101,6 +101,9 @@ class _Coalescer:
                 assert done is not None
                 try:
                     await self._write(jobs)
+                except asyncio.CancelledError:
+                    done.cancel()  # the loop is going away: release the waiters too
+                    raise
                 except Exception as error:
                     done.set_exception(error)
                     done.exception()  # retrieved here: waiters may have been cancelled meanwhile

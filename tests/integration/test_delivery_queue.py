@@ -64,6 +64,7 @@ class Receiver:
     hits: list[Hit] = field(default_factory=list)
     address: str = "127.0.0.1"
     port: int = 0
+    delay: float = 0.0
 
     @property
     def inbox(self) -> str:
@@ -86,6 +87,7 @@ class Receiver:
             verified = False
         answer = self.script[min(len(self.hits), len(self.script) - 1)]
         status, extra = answer if isinstance(answer, tuple) else (answer, {})
+        await asyncio.sleep(self.delay)
         activity_id = json.loads(body)["id"]
         self.hits.append(Hit(time.time(), activity_id, status, signature_key_id(headers), verified))
         return web.Response(status=status, headers=extra)
@@ -229,6 +231,24 @@ async def test_one_activity_reaches_every_inbox_once(
     assert [r.statuses_for(activity_id) for r in inboxes] == [[202], [202], [202]]
     assert all(hit.verified for r in inboxes for hit in r.hits)
     assert await rows(db) == []
+
+
+async def test_a_slow_host_holds_one_slot_not_the_queue(
+    db: Database, sender_id: int, receiver: ReceiverFactory, make_worker: WorkerFactory, running: Runner
+) -> None:
+    slow = await receiver(202, address="127.0.0.9")
+    slow.delay = 1.0
+    fast = [await receiver(202, address=f"127.0.0.{n}") for n in (1, 2, 3)]
+    await queue(db, sender_id, slow.inbox)
+    for _ in range(3):
+        await queue(db, sender_id, *(r.inbox for r in fast))
+
+    running(make_worker(concurrency=2))
+    await eventually(lambda: _nothing_pending_but(db, 1), within=0.8)
+
+    assert sum(len(r.hits) for r in fast) == 9
+    assert slow.hits == []  # still being answered, while all nine others went through
+    await eventually(lambda: _empty(db), within=2)
 
 
 async def test_a_410_is_dead_after_one_attempt(
@@ -446,6 +466,10 @@ async def test_a_clean_stop_leaves_no_lease(
 
 async def _empty(db: Database) -> bool:
     return await delivery_repo.count_deliveries(db.reader) == delivery_repo.DeliveryCounts(0, 0)
+
+
+async def _nothing_pending_but(db: Database, left: int) -> bool:
+    return (await delivery_repo.count_deliveries(db.reader)).pending == left
 
 
 async def _dead(db: Database) -> bool:
