@@ -1,12 +1,127 @@
-"""The durable closing scheduler (placeholder until the decision work lands)."""
+"""The durable closing scheduler: proposals close at their time, decided and published once.
+
+Theory of operation. The schedule is the database itself: every open proposal carries its
+`closes_at`, so nothing is lost when the node stops and a start closes whatever fell due while
+it was down. The loop sleeps until the earliest closing time, but never more than a second, so
+proposals created by another process (the CLI) are seen. Each close is one transaction that
+first moves the proposal open → closed with a guarded UPDATE: two racing closers, or a restart
+in the middle, publish the decision exactly once, and a withdrawn proposal is never decided.
+Inside the same transaction it reads the roster, the delegations and the ballot log, computes
+the result, signs the decision, and queues the final Update(Question) and the announcement.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
+import time
+from datetime import UTC, datetime
 
+from fedassembly.activities import to_ap_create, to_ap_public_note
+from fedassembly.audience import inbox_targets
+from fedassembly.clock import now_iso
+from fedassembly.decision import compute_decision, outcome_html
+from fedassembly.governance.lifecycle import is_due_to_close, transition
 from fedassembly.node import Node
+from fedassembly.proposals import queue_question_update
+from federation.proofs import sign_object
+from storage import actors as actor_repo
+from storage import ballots as ballot_repo
+from storage import decisions as decision_repo
+from storage import follows as follow_repo
+from storage import members as member_repo
+from storage import outbox as outbox_repo
+from storage import proposals as proposal_repo
+
+log = logging.getLogger("fedassembly.closing")
+
+MAX_SLEEP_SECONDS = 1.0
+
+
+def decision_url(node: Node, proposal_id: int) -> str:
+    """Where a proposal's decision is published."""
+    return f"{node.urls.proposal(proposal_id)}/decision"
+
+
+async def close_due(node: Node, now: float) -> int:
+    """Close and decide every open proposal whose time has come; how many this call decided."""
+    decided = 0
+    for proposal_id in await decision_repo.list_due_proposal_ids(node.db.reader, now):
+        try:
+            decided += await close_proposal(node, proposal_id, now)
+        except Exception:
+            # One broken proposal must not keep the others open; it is retried next round.
+            log.exception("closing proposal %s failed", proposal_id)
+    return decided
+
+
+async def close_proposal(node: Node, proposal_id: int, now: float) -> bool:
+    """Close one due proposal and publish its decision; False if it was not open and due."""
+    proposal = await proposal_repo.get_proposal_by_id(node.db.reader, proposal_id)
+    if proposal is None:
+        return False
+    group = await actor_repo.get_actor_by_id(node.db.reader, proposal.group_id)
+    if group is None:
+        return False
+    # Loaded before the transaction: a key made on first use writes in a transaction of its own.
+    key = await node.keys.private_key(group, "ed25519")
+    group_url = node.urls.actor(group.kind, group.name)
+    async with node.db.transaction() as conn:
+        proposal = await proposal_repo.get_proposal_by_id(conn, proposal_id)
+        if proposal is None or not is_due_to_close(proposal.state, _at(proposal.closes_at), _at(now)):  # type: ignore[arg-type]
+            return False
+        closed_at = now_iso()
+        closed_state = transition(proposal.state, "close")  # type: ignore[arg-type]
+        if not await decision_repo.put_proposal_closed(conn, proposal_id, closed_at):
+            return False
+        roster = await member_repo.list_member_ids(conn, group.id)
+        delegations = await proposal_repo.list_delegations_for_group(conn, group.id)
+        leaves = await ballot_repo.list_ballots(conn, proposal_id)
+        decision_id = decision_url(node, proposal_id)
+        computed = compute_decision(
+            proposal, decision_id=decision_id, proposal_url=node.urls.proposal(proposal_id),
+            group_url=group_url, roster=roster, delegations=delegations, leaves=leaves,
+        )
+        document = sign_object(
+            computed.document, key, verification_method=node.urls.ed25519_key_id(group.kind, group.name),
+            created=closed_at,
+        )
+        transition(closed_state, "decide")
+        await decision_repo.put_proposal_decided(conn, proposal_id, document, computed.ballots_page)
+        remote_members = await decision_repo.list_remote_members(conn, group.id)
+        followers = await follow_repo.list_followers(conn, group.id)
+        await queue_question_update(node, conn, proposal)
+        note = to_ap_public_note(
+            node.urls.new_object_id(), group_url, f"{group_url}/followers",
+            outcome_html(proposal.title, document["fa:outcome"], decision_id), closed_at,
+            in_reply_to=node.urls.proposal(proposal_id), extra_cc=[m.id for m in remote_members],
+        )
+        create = to_ap_create(node.urls, note)
+        await outbox_repo.put_object(conn, note, group.id, closed_at)
+        await outbox_repo.put_activity(conn, create, group.id, public=True, published_at=closed_at)
+        targets = inbox_targets(followers, remote_members)
+        await outbox_repo.put_deliveries(conn, create["id"], group.id, targets, time.time())
+    node.delivery_queued()
+    log.info("proposal %s decided: %s", proposal_id, document["fa:outcome"]["status"])
+    return True
 
 
 async def run_closer(node: Node, stop: asyncio.Event) -> None:
-    """Close proposals at their time until ``stop`` is set."""
-    await stop.wait()
+    """Close proposals at their time (overdue ones at once on start) until ``stop`` is set."""
+    while not stop.is_set():
+        try:
+            await close_due(node, time.time())
+            next_at = await decision_repo.get_next_closing_time(node.db.reader)
+        except Exception:
+            log.exception("closing round failed")
+            next_at = None
+        wait = MAX_SLEEP_SECONDS
+        if next_at is not None:
+            wait = min(MAX_SLEEP_SECONDS, max(0.0, next_at - time.time()))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait)
+
+
+def _at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)

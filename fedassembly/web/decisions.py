@@ -1,9 +1,109 @@
-"""Routes of the decisions part of the assemblies layer."""
+"""A proposal's decision, its ballots page and receipts (DESIGN 3, 4, 5).
+
+Who reads `/proposals/ID/ballots` follows the assembly's `ballots` setting: `public` anyone,
+`members` the roster's local members (bearer token), `hidden` only counts until the close and
+then members. Remote members cannot prove who they are on a plain GET yet, so they get what
+non-members get.
+"""
 
 from __future__ import annotations
 
+import html
+import json
+from typing import Any
+
 from aiohttp import web
+
+from fedassembly.errors import ForbiddenError, NotFoundError
+from fedassembly.governance import ballot_log
+from fedassembly.proposals import current_counts, get_proposal, group_of, group_setting
+from fedassembly.web.api import optional_person
+from fedassembly.web.common import json_response, node_of, page_or_document
+from storage import ballots as ballot_repo
+from storage import members as member_repo
+from storage.actors import LocalActor
+from storage.proposals import Proposal
 
 
 def add_routes(app: web.Application) -> None:
     """Register this module's routes."""
+    app.router.add_get("/proposals/{id:[0-9]+}/decision", decision_page)
+    app.router.add_get("/proposals/{id:[0-9]+}/ballots", ballots_page)
+    app.router.add_get("/proposals/{id:[0-9]+}/receipts/{leaf:[0-9a-fA-F]{64}}", receipt_page)
+
+
+async def _proposal(request: web.Request) -> Proposal:
+    return await get_proposal(node_of(request).db.reader, int(request.match_info["id"]))
+
+
+async def decision_page(request: web.Request) -> web.Response:
+    """The signed `fa:Decision` as ActivityPub JSON or HTML; 404 until decided."""
+    proposal = await _proposal(request)
+    if proposal.decision is None:
+        raise NotFoundError(f"proposal {proposal.id} has no decision")
+    doc = json.loads(proposal.decision)
+    outcome = doc["fa:outcome"]
+    rows = "".join(
+        f"<tr><td>{html.escape(row['name'])}</td><td>{row['direct']}</td><td>{row['delegated']}</td>"
+        f"<td>{row['total']}</td></tr>" for row in doc["fa:tally"]
+    )
+    body = (
+        f"<h1>Decision: {html.escape(proposal.title)}</h1>"
+        f"<p>Outcome: {html.escape(outcome['status'])}; winners: "
+        f"{html.escape(', '.join(outcome['winners'])) or 'none'}.</p>"
+        "<table><tr><th>option</th><th>direct</th><th>delegated</th><th>total</th></tr>"
+        f"{rows}</table><p>Turnout {doc['fa:turnout']} of {doc['fa:rosterSize']}; ballot log root "
+        f"<code>{doc['fa:ballotLog']['rootHash']}</code>.</p>"
+    )
+    return page_or_document(request, doc, f"Decision: {proposal.title}", body)
+
+
+async def _is_member(request: web.Request, group: LocalActor) -> bool:
+    person = await optional_person(request)
+    if person is None:
+        return False
+    return await member_repo.get_local_member(node_of(request).db.reader, group.id, person.id) is not None
+
+
+async def ballots_page(request: web.Request) -> web.Response:
+    """Every leaf, the counted ballots, the delegation snapshot and the tree head, per the setting."""
+    node = node_of(request)
+    conn = node.db.reader
+    proposal = await _proposal(request)
+    group = await group_of(conn, proposal)
+    setting = group_setting(group, "ballots")
+    counts_only = setting == "hidden" and proposal.snapshot is None
+    if setting != "public" and not counts_only and not await _is_member(request, group):
+        raise ForbiddenError("the ballots of this assembly are for its members")
+    if proposal.snapshot is not None:
+        return json_response(json.loads(proposal.snapshot))
+    leaves = await ballot_repo.list_ballots(conn, proposal.id)
+    tree = ballot_log.MerkleTree([bytes.fromhex(leaf.leaf_hash) for leaf in leaves])
+    counts = await current_counts(conn, proposal)
+    page: dict[str, Any] = {
+        "proposal": node.urls.proposal(proposal.id),
+        "state": proposal.state,
+        "treeHead": {"size": tree.size, "rootHash": tree.root().hex()},
+        "tally": [{"name": r.name, "direct": r.direct, "delegated": r.delegated, "total": r.total}
+                  for r in counts.tally],
+        "votersCount": counts.voters_count,
+    }
+    if not counts_only:
+        page["leaves"] = [
+            {"seq": leaf.seq, "voter": leaf.voter, "ballot": leaf.ballot, "received_at": leaf.received_at,
+             "leaf_hash": leaf.leaf_hash} for leaf in leaves
+        ]
+    return json_response(page)
+
+
+async def receipt_page(request: web.Request) -> web.Response:
+    """A leaf's receipt: against the final tree once decided, else against the current tree."""
+    conn = node_of(request).db.reader
+    proposal = await _proposal(request)
+    leaf = await ballot_repo.get_ballot_by_leaf_hash(conn, proposal.id, request.match_info["leaf"])
+    if leaf is None:
+        raise NotFoundError("no such leaf in this proposal's ballot log")
+    # The log is append-only and refuses leaves after the close, so the tree read now is the
+    # final tree once decided; the decision's rootHash is the check.
+    tree = ballot_log.MerkleTree(await ballot_repo.list_leaf_hashes(conn, proposal.id))
+    return json_response(ballot_log.receipt(tree, leaf.seq))
