@@ -103,6 +103,8 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
         finally:
             stop.set()
             worker.wake()
+            # Let sends in flight finish and leases be released; whatever remains is cancelled.
+            await asyncio.wait(tasks, timeout=5)
             for task in tasks:
                 task.cancel()
             for task in tasks:

@@ -26,7 +26,7 @@ class Settings:
     poll_update_seconds: float = 5.0
     first_retry_seconds: float = 30.0
     max_attempts: int = 16
-    delivery_concurrency: int = 32
+    delivery_concurrency: int = 64
 
     @property
     def base(self) -> str:
