@@ -1,4 +1,4 @@
-"""A proposal's decision, its ballots page and receipts (DESIGN 3, 4, 5).
+"""A proposal's decision and its ballots page (DESIGN 3, 4, 5); receipts are served with proposals.
 
 Who reads `/proposals/ID/ballots` follows the assembly's `ballots` setting: `public` anyone,
 `members` the roster's local members (bearer token), `hidden` only counts until the close and
@@ -29,7 +29,6 @@ def add_routes(app: web.Application) -> None:
     """Register this module's routes."""
     app.router.add_get("/proposals/{id:[0-9]+}/decision", decision_page)
     app.router.add_get("/proposals/{id:[0-9]+}/ballots", ballots_page)
-    app.router.add_get("/proposals/{id:[0-9]+}/receipts/{leaf:[0-9a-fA-F]{64}}", receipt_page)
 
 
 async def _proposal(request: web.Request) -> Proposal:
@@ -94,16 +93,3 @@ async def ballots_page(request: web.Request) -> web.Response:
              "leaf_hash": leaf.leaf_hash} for leaf in leaves
         ]
     return json_response(page)
-
-
-async def receipt_page(request: web.Request) -> web.Response:
-    """A leaf's receipt: against the final tree once decided, else against the current tree."""
-    conn = node_of(request).db.reader
-    proposal = await _proposal(request)
-    leaf = await ballot_repo.get_ballot_by_leaf_hash(conn, proposal.id, request.match_info["leaf"])
-    if leaf is None:
-        raise NotFoundError("no such leaf in this proposal's ballot log")
-    # The log is append-only and refuses leaves after the close, so the tree read now is the
-    # final tree once decided; the decision's rootHash is the check.
-    tree = ballot_log.MerkleTree(await ballot_repo.list_leaf_hashes(conn, proposal.id))
-    return json_response(ballot_log.receipt(tree, leaf.seq))
