@@ -68,3 +68,13 @@ async def count_activities_of_type(conn: aiosqlite.Connection, actor_id: int, ty
         conn, "SELECT COUNT(*) FROM outbox_activities WHERE actor_id = ? AND type = ?", (actor_id, type_)
     )
     return int(row[0]) if row else 0
+
+
+async def list_remote_voters(conn: aiosqlite.Connection, proposal_id: int) -> list[RemoteActor]:
+    """The cached remote actors who cast a ballot on a proposal."""
+    rows = await fetchall(
+        conn, "SELECT r.id, r.host, r.type, r.preferred_username, r.inbox, r.shared_inbox, r.document,"
+        " r.fetched_at FROM remote_actors r WHERE r.id IN"
+        " (SELECT DISTINCT voter FROM ballots WHERE proposal_id = ?)", (proposal_id,),
+    )
+    return [RemoteActor(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), float(r[7])) for r in rows]
