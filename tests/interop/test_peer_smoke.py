@@ -351,7 +351,7 @@ def save_fixtures(actor_doc: dict[str, Any], rfc9421: dict[str, Any], cavage: di
 
 def test_saved_fixture_request_verifies_offline():
     if not REQUEST_FIXTURE.exists():
-        pytest.skip("no fixture yet: run with FEDASSEMBLY_REGEN_FIXTURES=1")
+        pytest.fail("the saved fedify capture is missing: run with FEDASSEMBLY_REGEN_FIXTURES=1")
     saved = json.loads(REQUEST_FIXTURE.read_text())
     actor_doc = json.loads(ACTOR_FIXTURE.read_text())
     assert saved["actor"] == actor_doc["id"]
