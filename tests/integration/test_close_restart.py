@@ -12,6 +12,7 @@ from pathlib import Path
 
 import aiohttp
 from support.nodes import free_port
+from support.processes import start_serving
 
 from fedassembly.clock import iso
 from storage import actors as actor_repo
@@ -26,7 +27,11 @@ def cli(config: Path, *args: str, stdin: str = "") -> str:
     """Run a ``fedassembly`` command on the node's database; its stdout."""
     done = subprocess.run(
         [sys.executable, "-m", "fedassembly.cli", *args, "--config", str(config)],
-        input=stdin, capture_output=True, text=True, timeout=60, check=False,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     return done.stdout.strip()
@@ -46,26 +51,6 @@ async def add_facilitator(database: Path, base: str, group_name: str, person_nam
         await db.close()
 
 
-async def start_serving(config: Path, base: str) -> subprocess.Popen[bytes]:
-    """``fedassembly serve`` as a real process, once it answers."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fedassembly.cli", "serve", "--config", str(config)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
-            try:
-                async with session.get(f"{base}/healthz") as response:
-                    if response.status == 200:
-                        return process
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    process.kill()
-    raise AssertionError("the node did not start")
-
-
 async def test_killed_node_decides_an_overdue_proposal_once_on_start(tmp_path: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -73,7 +58,8 @@ async def test_killed_node_decides_an_overdue_proposal_once_on_start(tmp_path: P
     config = tmp_path / "fedassembly.toml"
     config.write_text(
         f'[server]\nhost = "127.0.0.1"\nport = {port}\n[storage]\npath = "{database}"\n'
-        "[federation]\nallow_private_addresses = true\n", encoding="utf-8",
+        "[federation]\nallow_private_addresses = true\n",
+        encoding="utf-8",
     )
     cli(config, "assembly", "create", "barrio")
     cli(config, "person", "create", "ana", stdin="correct horse\n")
@@ -88,8 +74,9 @@ async def test_killed_node_decides_an_overdue_proposal_once_on_start(tmp_path: P
             async with session.post(f"{base}/api/v1/groups/barrio/proposals", json=body) as response:
                 assert response.status == 201, await response.text()
                 proposal_id = (await response.json())["id"]
-            async with session.post(f"{base}/api/v1/proposals/{proposal_id}/ballots",
-                                    json={"choice": "yes"}) as response:
+            async with session.post(
+                f"{base}/api/v1/proposals/{proposal_id}/ballots", json={"choice": "yes"}
+            ) as response:
                 assert response.status == 201, await response.text()
     finally:
         os.kill(first.pid, signal.SIGKILL)
@@ -103,8 +90,10 @@ async def test_killed_node_decides_an_overdue_proposal_once_on_start(tmp_path: P
         async with aiohttp.ClientSession() as session:
             deadline = time.monotonic() + 5
             while decision is None and time.monotonic() < deadline:
-                async with session.get(f"{base}/proposals/{proposal_id}/decision",
-                                       headers={"Accept": "application/activity+json"}) as response:
+                async with session.get(
+                    f"{base}/proposals/{proposal_id}/decision",
+                    headers={"Accept": "application/activity+json"},
+                ) as response:
                     if response.status == 200:
                         decision = await response.json(content_type=None)
                 await asyncio.sleep(0.05)
