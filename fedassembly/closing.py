@@ -22,8 +22,6 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-import aiosqlite
-
 from fedassembly.activities import activity, to_ap_create, to_ap_public_note
 from fedassembly.audience import inbox_targets
 from fedassembly.clock import now_iso
@@ -42,6 +40,7 @@ from storage import members as member_repo
 from storage import outbox as outbox_repo
 from storage import proposals as proposal_repo
 from storage.actors import LocalActor
+from storage.db import Connection
 from storage.proposals import Proposal
 
 log = logging.getLogger("fedassembly.closing")
@@ -107,7 +106,7 @@ async def close_proposal(node: Node, proposal_id: int, now: float) -> bool:
 
 
 async def _queue_publications(
-    node: Node, conn: aiosqlite.Connection, group: LocalActor, proposal: Proposal, result: Result,
+    node: Node, conn: Connection, group: LocalActor, proposal: Proposal, result: Result,
     decision: dict[str, Any],
 ) -> None:
     """The final Update(Question) with `closed`, and the Note announcing the outcome."""

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from fedassembly.clock import now_iso
 from fedassembly.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from fedassembly.governance.delegation import check_delegation
@@ -22,6 +20,7 @@ from storage import delegations as delegation_repo
 from storage import members as member_repo
 from storage import remote as remote_repo
 from storage.actors import LocalActor
+from storage.db import Connection
 from storage.delegations import StoredDelegation
 
 MAX_AREA_CHARS = 100
@@ -63,14 +62,14 @@ def scope_of(area: Any = None, proposal: Any = None) -> DelegationScope:
     return DelegationScope()
 
 
-async def require_member(conn: aiosqlite.Connection, group: LocalActor, actor: str) -> None:
+async def require_member(conn: Connection, group: LocalActor, actor: str) -> None:
     """ForbiddenError unless ``actor`` is on the group's roster."""
     if await member_repo.get_member(conn, group.id, actor) is None:
         raise ForbiddenError(f"you are not a member of {group.name}")
 
 
 async def record_delegation(
-    node: Node, conn: aiosqlite.Connection, group: LocalActor, delegator: str, delegate: str | None,
+    node: Node, conn: Connection, group: LocalActor, delegator: str, delegate: str | None,
     scope: DelegationScope,
 ) -> StoredDelegation:
     """Record that ``delegator`` lets ``delegate`` (a member; None = nobody) vote in ``scope``.
@@ -102,7 +101,7 @@ async def record_delegation(
 
 
 async def _tell_delegate(
-    node: Node, conn: aiosqlite.Connection, group: LocalActor, stored: StoredDelegation
+    node: Node, conn: Connection, group: LocalActor, stored: StoredDelegation
 ) -> None:
     # Local delegates have no inbox here: they see delegators through the API (GET delegation).
     assert stored.delegate is not None
@@ -119,7 +118,7 @@ async def _tell_delegate(
 
 
 async def revoke_delegation(
-    conn: aiosqlite.Connection, group: LocalActor, delegator: str, scope: DelegationScope
+    conn: Connection, group: LocalActor, delegator: str, scope: DelegationScope
 ) -> bool:
     """Remove the delegator's choice in ``scope``; True if there was one (revoking nothing is fine)."""
     await require_member(conn, group, delegator)
@@ -127,7 +126,7 @@ async def revoke_delegation(
 
 
 async def _to_json(
-    node: Node, conn: aiosqlite.Connection, row: StoredDelegation, role: str
+    node: Node, conn: Connection, row: StoredDelegation, role: str
 ) -> dict[str, Any]:
     doc: dict[str, Any] = {"scope": row.scope}
     if row.scope == "area":
@@ -140,13 +139,13 @@ async def _to_json(
     return doc
 
 
-async def delegation_to_json(node: Node, conn: aiosqlite.Connection, row: StoredDelegation) -> dict[str, Any]:
+async def delegation_to_json(node: Node, conn: Connection, row: StoredDelegation) -> dict[str, Any]:
     """A stored delegation as the API shows it: ``{scope, area?, proposal?, delegate, delegate_actor}``."""
     return await _to_json(node, conn, row, "delegate")
 
 
 async def delegation_report(
-    node: Node, conn: aiosqlite.Connection, group: LocalActor, member: str
+    node: Node, conn: Connection, group: LocalActor, member: str
 ) -> dict[str, Any]:
     """``{delegations: [...], delegators: [...]}``: what a member delegated and who delegates to them."""
     await require_member(conn, group, member)

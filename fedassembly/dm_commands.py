@@ -13,8 +13,6 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import Any
 
-import aiosqlite
-
 from fedassembly import roster  # importing it also registers the roster's actor-Delete hook
 from fedassembly.delegating import (
     DelegationScope,
@@ -30,6 +28,7 @@ from fedassembly.vocab import PUBLIC
 from storage import actors as actor_repo
 from storage import members as member_repo
 from storage.actors import LocalActor
+from storage.db import Connection
 from storage.remote import RemoteActor
 
 COMMANDS = ("delegate", "revoke", "status", "help")
@@ -100,7 +99,7 @@ def command_words(note: dict[str, Any], group_iri: str, group_handle: str) -> li
 
 
 async def _addressed_assembly(
-    delivery: Delivery, conn: aiosqlite.Connection, note: dict[str, Any]
+    delivery: Delivery, conn: Connection, note: dict[str, Any]
 ) -> LocalActor | None:
     prefix = f"{delivery.node.urls.base}/groups/"
     candidates = [href for href, _ in _mention_tags(note)]
@@ -125,7 +124,7 @@ def help_text(handle: str) -> str:
     )
 
 
-async def on_command(delivery: Delivery, conn: aiosqlite.Connection, note: dict[str, Any]) -> str | None:
+async def on_command(delivery: Delivery, conn: Connection, note: dict[str, Any]) -> str | None:
     """A direct mention of an assembly: delegate, revoke, status, help; None if not addressed to one."""
     group = await _addressed_assembly(delivery, conn, note)
     if group is None:
@@ -169,7 +168,7 @@ async def on_command(delivery: Delivery, conn: aiosqlite.Connection, note: dict[
 
 
 async def _run(
-    delivery: Delivery, conn: aiosqlite.Connection, group: LocalActor, sender: RemoteActor, verb: str,
+    delivery: Delivery, conn: Connection, group: LocalActor, sender: RemoteActor, verb: str,
     args: list[str],
 ) -> str:
     node = delivery.node

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiosqlite
-
 from fedassembly import dm_commands, votes
 from fedassembly.inbox_handlers import Delivery, on
 from fedassembly.node import Node
+from storage.db import Connection
 
 
 def is_vote_note(note: dict[str, Any], base: str) -> bool:
@@ -51,7 +50,7 @@ def create_may_affect(node: Node, activity: dict[str, Any]) -> bool:
 
 
 @on("Create", needs_sender=True, may_affect=create_may_affect)
-async def on_create(delivery: Delivery, conn: aiosqlite.Connection) -> str:
+async def on_create(delivery: Delivery, conn: Connection) -> str:
     """Dispatch a Create: votes and direct-mention commands; anything else has no effect."""
     note = delivery.activity.get("object")
     if not isinstance(note, dict) or note.get("type") != "Note":

@@ -15,8 +15,6 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
 from fedassembly.activities import to_ap_accept
 from fedassembly.clock import now_iso
 from fedassembly.node import Node
@@ -26,6 +24,7 @@ from storage import follows as follow_repo
 from storage import outbox as outbox_repo
 from storage import remote as remote_repo
 from storage.actors import LocalActor
+from storage.db import Connection
 from storage.follows import Follower
 from storage.remote import RemoteActor
 
@@ -54,7 +53,7 @@ class Delivery:
         return self.verified.activity
 
 
-Handler = Callable[[Delivery, aiosqlite.Connection], Awaitable[str]]
+Handler = Callable[[Delivery, Connection], Awaitable[str]]
 _HANDLERS: dict[str, Handler] = {}
 # Types whose handler needs the sender's actor document (inbox, shared inbox).
 _NEEDS_SENDER: set[str] = set()
@@ -103,7 +102,7 @@ def object_id(value: Any) -> str | None:
     return None
 
 
-async def local_actor_by_url(node: Node, conn: aiosqlite.Connection, url: str | None) -> LocalActor | None:
+async def local_actor_by_url(node: Node, conn: Connection, url: str | None) -> LocalActor | None:
     """The local actor whose id is ``url``."""
     if not url or not url.startswith(node.urls.base + "/"):
         return None
@@ -123,7 +122,7 @@ async def prepare(node: Node, verified: VerifiedActivity) -> Delivery:
     return Delivery(node, verified, sender)
 
 
-async def handle(delivery: Delivery, conn: aiosqlite.Connection) -> str:
+async def handle(delivery: Delivery, conn: Connection) -> str:
     """Run the handler of the activity's type; returns what it did, for the log line."""
     handler = _HANDLERS.get(delivery.activity["type"])
     if handler is None:
@@ -132,7 +131,7 @@ async def handle(delivery: Delivery, conn: aiosqlite.Connection) -> str:
 
 
 @on("Follow", needs_sender=True)
-async def on_follow(delivery: Delivery, conn: aiosqlite.Connection) -> str:
+async def on_follow(delivery: Delivery, conn: Connection) -> str:
     """A Follow of a local actor: store the follower and send an Accept embedding the Follow."""
     node, follow = delivery.node, delivery.activity
     target = await local_actor_by_url(node, conn, object_id(follow.get("object")))
@@ -153,7 +152,7 @@ async def on_follow(delivery: Delivery, conn: aiosqlite.Connection) -> str:
 
 
 @on("Undo")
-async def on_undo(delivery: Delivery, conn: aiosqlite.Connection) -> str:
+async def on_undo(delivery: Delivery, conn: Connection) -> str:
     """Undo(Follow): the follower is removed (only the follower can undo its own Follow)."""
     node, undo = delivery.node, delivery.activity
     inner = undo.get("object")
@@ -169,7 +168,7 @@ async def on_undo(delivery: Delivery, conn: aiosqlite.Connection) -> str:
 
 
 @on("Accept")
-async def on_accept(delivery: Delivery, conn: aiosqlite.Connection) -> str:
+async def on_accept(delivery: Delivery, conn: Connection) -> str:
     """Accept of one of our Follows, by the actor it was sent to, completes the follow."""
     follow_id = object_id(delivery.activity.get("object"))
     following = await follow_repo.get_following_by_follow_id(conn, follow_id) if follow_id else None
@@ -182,7 +181,7 @@ async def on_accept(delivery: Delivery, conn: aiosqlite.Connection) -> str:
 
 
 @on("Delete")
-async def on_delete(delivery: Delivery, conn: aiosqlite.Connection) -> str:
+async def on_delete(delivery: Delivery, conn: Connection) -> str:
     """Delete of the sender's own actor: its follows and keys are removed."""
     activity = delivery.activity
     if object_id(activity.get("object")) != activity["actor"]:
@@ -194,7 +193,7 @@ async def on_delete(delivery: Delivery, conn: aiosqlite.Connection) -> str:
     return f"actor {activity['actor']} deleted: follows and keys removed"
 
 
-ActorDeletedHook = Callable[[Node, aiosqlite.Connection, str], Awaitable[None]]
+ActorDeletedHook = Callable[[Node, Connection, str], Awaitable[None]]
 _ACTOR_DELETED_HOOKS: list[ActorDeletedHook] = []
 
 

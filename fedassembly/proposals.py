@@ -12,8 +12,6 @@ import time
 from fractions import Fraction
 from typing import Any
 
-import aiosqlite
-
 from fedassembly.activities import activity, to_ap_create
 from fedassembly.audience import inbox_targets
 from fedassembly.clock import now_iso, parse_iso
@@ -38,6 +36,7 @@ from storage import proposals as proposal_repo
 from storage import remote as remote_repo
 from storage.actors import LocalActor
 from storage.ballots import BallotRow
+from storage.db import Connection
 from storage.proposals import NewProposal, Proposal
 from storage.remote import RemoteActor
 
@@ -63,7 +62,7 @@ def is_accepting(proposal: Proposal, now: float) -> bool:
 
 # -- reading ---------------------------------------------------------------------------------
 
-async def get_proposal(conn: aiosqlite.Connection, proposal_id: int) -> Proposal:
+async def get_proposal(conn: Connection, proposal_id: int) -> Proposal:
     """A proposal by id, else NotFoundError."""
     proposal = await proposal_repo.get_proposal_by_id(conn, proposal_id)
     if proposal is None:
@@ -71,14 +70,14 @@ async def get_proposal(conn: aiosqlite.Connection, proposal_id: int) -> Proposal
     return proposal
 
 
-async def group_of(conn: aiosqlite.Connection, proposal: Proposal) -> LocalActor:
+async def group_of(conn: Connection, proposal: Proposal) -> LocalActor:
     """The assembly a proposal belongs to."""
     group = await actor_repo.get_actor_by_id(conn, proposal.group_id)
     assert group is not None  # proposals are deleted with their group
     return group
 
 
-async def delegations_of(conn: aiosqlite.Connection, group_id: int) -> list[Delegation]:
+async def delegations_of(conn: Connection, group_id: int) -> list[Delegation]:
     """The group's delegations in force now, as governance values."""
     delegations = []
     for row in await proposal_repo.list_delegations_for_group(conn, group_id):
@@ -93,7 +92,7 @@ async def delegations_of(conn: aiosqlite.Connection, group_id: int) -> list[Dele
     return delegations
 
 
-async def current_counts(conn: aiosqlite.Connection, proposal: Proposal) -> LiveCounts:
+async def current_counts(conn: Connection, proposal: Proposal) -> LiveCounts:
     """Per-option weight and voters count now: latest ballots, delegations resolved now."""
     spec = spec_of(proposal)
     members = await member_repo.list_member_ids(conn, proposal.group_id)
@@ -103,7 +102,7 @@ async def current_counts(conn: aiosqlite.Connection, proposal: Proposal) -> Live
     return live_counts(spec, members, delegations, ballots, str(proposal.id))
 
 
-async def my_chain(conn: aiosqlite.Connection, proposal: Proposal, member: str) -> list[str]:
+async def my_chain(conn: Connection, proposal: Proposal, member: str) -> list[str]:
     """The member, then each delegate their weight passes through, to whoever casts it."""
     members = await member_repo.list_member_ids(conn, proposal.group_id)
     voters = await ballot_repo.list_latest_ballots(conn, proposal.id)
@@ -114,7 +113,7 @@ async def my_chain(conn: aiosqlite.Connection, proposal: Proposal, member: str) 
     return list(result.chain(member))
 
 
-async def remote_members(conn: aiosqlite.Connection, group_id: int) -> list[RemoteActor]:
+async def remote_members(conn: Connection, group_id: int) -> list[RemoteActor]:
     """The group's remote members whose actor we know (their inbox)."""
     actors = []
     for member in await member_repo.list_members(conn, group_id):
@@ -125,7 +124,7 @@ async def remote_members(conn: aiosqlite.Connection, group_id: int) -> list[Remo
     return actors
 
 
-async def question_of(node: Node, conn: aiosqlite.Connection, proposal: Proposal) -> dict[str, Any]:
+async def question_of(node: Node, conn: Connection, proposal: Proposal) -> dict[str, Any]:
     """The proposal's Question (or score Note) with its current counts."""
     group = await group_of(conn, proposal)
     members = [m.member for m in await member_repo.list_members(conn, group.id) if m.local_actor_id is None]
@@ -133,7 +132,7 @@ async def question_of(node: Node, conn: aiosqlite.Connection, proposal: Proposal
     return to_ap_question(node.urls, node.urls.actor(group.kind, group.name), proposal, counts, members)
 
 
-async def receipt_of(conn: aiosqlite.Connection, ballot: BallotRow) -> dict[str, Any]:
+async def receipt_of(conn: Connection, ballot: BallotRow) -> dict[str, Any]:
     """A leaf's receipt against the proposal's current tree."""
     tree = ballot_log.MerkleTree(await ballot_repo.list_leaf_hashes(conn, ballot.proposal_id))
     return ballot_log.receipt(tree, ballot.seq)
@@ -213,7 +212,7 @@ async def withdraw_proposal(node: Node, proposal_id: int) -> None:
     node.delivery_queued()
 
 
-async def queue_question_update(node: Node, conn: aiosqlite.Connection, proposal_row: Proposal) -> None:
+async def queue_question_update(node: Node, conn: Connection, proposal_row: Proposal) -> None:
     """Queue Update(Question) with current counts (``closed`` once ended) to followers, voters
     and members who do not follow, in the caller's transaction; no ``updated`` is touched."""
     proposal = await get_proposal(conn, proposal_row.id)
@@ -236,7 +235,7 @@ async def queue_question_update(node: Node, conn: aiosqlite.Connection, proposal
 # -- ballots ---------------------------------------------------------------------------------
 
 async def append_ballot(
-    node: Node, conn: aiosqlite.Connection, proposal: Proposal, voter: str, ballot: dict[str, Any],
+    node: Node, conn: Connection, proposal: Proposal, voter: str, ballot: dict[str, Any],
     source: str, activity_id: str | None = None,
 ) -> BallotRow:
     """Append an accepted ballot as the next leaf and ask for a coalesced count update."""

@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiosqlite
-
 from fedassembly.activities import to_ap_create
 from fedassembly.clock import now_iso
 from fedassembly.commands import _token_hash as token_hash  # the one hashing rule of API tokens
@@ -40,6 +38,7 @@ from storage import outbox as outbox_repo
 from storage import remote as remote_repo
 from storage import tokens as token_repo
 from storage.actors import LocalActor
+from storage.db import Connection
 from storage.members import Member
 from storage.remote import RemoteActor
 
@@ -120,7 +119,7 @@ async def _cache_key(node: Node, remote: RemoteActor) -> None:
         log.warning("cannot fetch the key %s of new member %s: %s", key_id, remote.id, error)
 
 
-async def find_member(node: Node, conn: aiosqlite.Connection, group_id: int, who: str) -> str | None:
+async def find_member(node: Node, conn: Connection, group_id: int, who: str) -> str | None:
     """The IRI of the member of ``group_id`` that ``who`` names, without the network; else None."""
     who = who.strip()
     name = local_name_of(node, who)
@@ -141,7 +140,7 @@ async def find_member(node: Node, conn: aiosqlite.Connection, group_id: int, who
     return iri if await member_repo.get_member(conn, group_id, iri) else None
 
 
-async def name_of(node: Node, conn: aiosqlite.Connection, actor: str) -> str:
+async def name_of(node: Node, conn: Connection, actor: str) -> str:
     """How a member is shown: a local name, a remote ``@user@host``, else the IRI."""
     prefix = f"{node.urls.base}/people/"
     if actor.startswith(prefix):
@@ -160,7 +159,7 @@ def roster_entry_name(node: Node, entry: member_repo.RosterEntry) -> str:
 
 
 async def queue_direct_note(
-    node: Node, conn: aiosqlite.Connection, group: LocalActor, recipient: RemoteActor, text: str,
+    node: Node, conn: Connection, group: LocalActor, recipient: RemoteActor, text: str,
     *, in_reply_to: str | None = None,
 ) -> dict[str, Any]:
     """A direct Create(Note) from the group to one remote actor, queued in ``conn``'s transaction.
@@ -208,7 +207,7 @@ def welcome_text(node: Node, group: LocalActor) -> str:
 
 
 async def _put_on_roster(
-    node: Node, conn: aiosqlite.Connection, group: LocalActor, candidate: Candidate, facilitator: bool
+    node: Node, conn: Connection, group: LocalActor, candidate: Candidate, facilitator: bool
 ) -> bool:
     member = Member(group.id, candidate.actor, candidate.local.id if candidate.local else None,
                     facilitator, now_iso())
@@ -245,7 +244,7 @@ async def remove_member(node: Node, group: LocalActor, who: str) -> str:
 
 
 @on_actor_deleted
-async def forget_deleted_actor(node: Node, conn: aiosqlite.Connection, actor: str) -> None:
+async def forget_deleted_actor(node: Node, conn: Connection, actor: str) -> None:
     """A remote account deleted itself: off every roster, its delegations (made and received) gone."""
     await member_repo.delete_member_everywhere(conn, actor)
     await delegation_repo.delete_delegations_of_actor(conn, actor)
@@ -359,7 +358,7 @@ async def import_members(node: Node, group: LocalActor, path: Path, tokens_out: 
 
 
 async def _local_candidate(
-    node: Node, conn: aiosqlite.Connection, row: ImportRow, created: list[str],
+    node: Node, conn: Connection, row: ImportRow, created: list[str],
     tokens: list[tuple[str, str]], make_token: bool,
 ) -> Candidate:
     person = await actor_repo.get_actor_by_name(conn, row.name)

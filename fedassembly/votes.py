@@ -15,8 +15,6 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-import aiosqlite
-
 from fedassembly.activities import activity
 from fedassembly.clock import now_iso
 from fedassembly.group_settings import group_setting
@@ -31,6 +29,7 @@ from storage import proposals as proposal_repo
 from storage import remote as remote_repo
 from storage.actors import LocalActor
 from storage.ballots import RefusedBallot
+from storage.db import Connection
 from storage.proposals import Proposal
 from storage.remote import RemoteActor
 
@@ -42,7 +41,7 @@ def receipt_url(node: Node, proposal_id: int, leaf_hash: str) -> str:
     return f"{node.urls.proposal(proposal_id)}/receipts/{leaf_hash}"
 
 
-async def on_vote(delivery: Delivery, conn: aiosqlite.Connection, note: dict[str, Any]) -> str:
+async def on_vote(delivery: Delivery, conn: Connection, note: dict[str, Any]) -> str:
     """A vote Note on one of our proposals: counted, refused with a reason, or without effect."""
     node, voter = delivery.node, delivery.activity["actor"]
     if note.get("attributedTo") != voter:
@@ -76,12 +75,12 @@ async def on_vote(delivery: Delivery, conn: aiosqlite.Connection, note: dict[str
     return f"vote of {voter} on proposal {proposal.id} counted as leaf {row.seq}"
 
 
-async def _proposal(node: Node, conn: aiosqlite.Connection, url: str) -> Proposal | None:
+async def _proposal(node: Node, conn: Connection, url: str) -> Proposal | None:
     match = _PROPOSAL_PATH.fullmatch(url[len(node.urls.base):]) if url.startswith(node.urls.base) else None
     return await proposal_repo.get_proposal_by_id(conn, int(match[1])) if match else None
 
 
-async def _refusal(conn: aiosqlite.Connection, proposal: Proposal, voter: str, name: str) -> str | None:
+async def _refusal(conn: Connection, proposal: Proposal, voter: str, name: str) -> str | None:
     # Membership is decided by our roster, never by the claimant (SECURITY 54).
     if await member_repo.get_member(conn, proposal.group_id, voter) is None:
         return "not_member"
@@ -95,7 +94,7 @@ async def _refusal(conn: aiosqlite.Connection, proposal: Proposal, voter: str, n
 
 
 async def _merged(
-    conn: aiosqlite.Connection, proposal: Proposal, voter: str, name: str
+    conn: Connection, proposal: Proposal, voter: str, name: str
 ) -> dict[str, Any] | None:
     """The voter's new ballot after this Note, or None when it changes nothing."""
     latest = await ballot_repo.get_latest_ballot_by_voter(conn, proposal.id, voter)
@@ -125,7 +124,7 @@ def _refusal_text(node: Node, group: LocalActor, proposal: Proposal, reason: str
 
 
 async def _reply(
-    node: Node, conn: aiosqlite.Connection, group: LocalActor, proposal: Proposal,
+    node: Node, conn: Connection, group: LocalActor, proposal: Proposal,
     voter: RemoteActor | None, reason: str, text_html: str,
 ) -> None:
     """One direct Create(Note) to the voter per (proposal, voter, reason), queued in this unit."""

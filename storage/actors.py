@@ -6,9 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from storage.db import fetchall, fetchone
+from storage.db import Connection, Row, fetchall, fetchone
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,14 +35,14 @@ class ActorKey:
 _COLUMNS = "id, name, kind, title, summary, settings, created_at"
 
 
-def _actor(row: aiosqlite.Row | None) -> LocalActor | None:
+def _actor(row: Row | None) -> LocalActor | None:
     if row is None:
         return None
     return LocalActor(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
 
 
 async def put_actor(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     name: str,
     kind: str,
     title: str,
@@ -61,39 +59,39 @@ async def put_actor(
     return int(cursor.lastrowid or 0)
 
 
-async def get_actor_by_name(conn: aiosqlite.Connection, name: str) -> LocalActor | None:
+async def get_actor_by_name(conn: Connection, name: str) -> LocalActor | None:
     """The local actor called ``name``, if any."""
     return _actor(await fetchone(conn, f"SELECT {_COLUMNS} FROM local_actors WHERE name = ?", (name,)))
 
 
-async def get_actor_by_id(conn: aiosqlite.Connection, actor_id: int) -> LocalActor | None:
+async def get_actor_by_id(conn: Connection, actor_id: int) -> LocalActor | None:
     """The local actor with row id ``actor_id``, if any."""
     return _actor(await fetchone(conn, f"SELECT {_COLUMNS} FROM local_actors WHERE id = ?", (actor_id,)))
 
 
-async def get_instance_actor(conn: aiosqlite.Connection) -> LocalActor | None:
+async def get_instance_actor(conn: Connection) -> LocalActor | None:
     """The node's own instance actor, once created."""
     return _actor(await fetchone(conn, f"SELECT {_COLUMNS} FROM local_actors WHERE kind = 'instance'"))
 
 
-async def put_actor_settings(conn: aiosqlite.Connection, actor_id: int, settings: dict[str, Any]) -> None:
+async def put_actor_settings(conn: Connection, actor_id: int, settings: dict[str, Any]) -> None:
     """Replace an actor's settings."""
     await conn.execute("UPDATE local_actors SET settings = ? WHERE id = ?", (json.dumps(settings), actor_id))
 
 
-async def get_password_hash(conn: aiosqlite.Connection, actor_id: int) -> str | None:
+async def get_password_hash(conn: Connection, actor_id: int) -> str | None:
     """A person's stored password hash."""
     row = await fetchone(conn, "SELECT password_hash FROM local_actors WHERE id = ?", (actor_id,))
     return row[0] if row else None
 
 
-async def count_actors_by_kind(conn: aiosqlite.Connection) -> dict[str, int]:
+async def count_actors_by_kind(conn: Connection) -> dict[str, int]:
     """How many local actors of each kind exist."""
     rows = await fetchall(conn, "SELECT kind, COUNT(*) FROM local_actors GROUP BY kind")
     return {row[0]: int(row[1]) for row in rows}
 
 
-async def get_key(conn: aiosqlite.Connection, actor_id: int, kind: str) -> ActorKey | None:
+async def get_key(conn: Connection, actor_id: int, kind: str) -> ActorKey | None:
     """An actor's key of ``kind`` (rsa or ed25519), if made."""
     row = await fetchone(
         conn,
@@ -104,7 +102,7 @@ async def get_key(conn: aiosqlite.Connection, actor_id: int, kind: str) -> Actor
 
 
 async def put_key_if_absent(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     actor_id: int,
     kind: str,
     private_pem: str,

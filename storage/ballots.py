@@ -6,9 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from storage.db import fetchall, fetchone
+from storage.db import Connection, Row, fetchall, fetchone
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,13 +34,13 @@ class RefusedBallot:
 _COLUMNS = "proposal_id, seq, voter, ballot, received_at, source, activity_id, leaf_hash"
 
 
-def _ballot(row: aiosqlite.Row | None) -> BallotRow | None:
+def _ballot(row: Row | None) -> BallotRow | None:
     if row is None:
         return None
     return BallotRow(row[0], row[1], row[2], json.loads(row[3]), row[4], row[5], row[6], row[7])
 
 
-async def put_ballot(conn: aiosqlite.Connection, ballot: BallotRow) -> None:
+async def put_ballot(conn: Connection, ballot: BallotRow) -> None:
     """Append a leaf to a proposal's ballot log."""
     await conn.execute(
         f"INSERT INTO ballots ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -59,13 +57,13 @@ async def put_ballot(conn: aiosqlite.Connection, ballot: BallotRow) -> None:
     )
 
 
-async def count_ballots(conn: aiosqlite.Connection, proposal_id: int) -> int:
+async def count_ballots(conn: Connection, proposal_id: int) -> int:
     """The ballot log's size: the next leaf's seq."""
     row = await fetchone(conn, "SELECT COUNT(*) FROM ballots WHERE proposal_id = ?", (proposal_id,))
     return int(row[0]) if row else 0
 
 
-async def list_ballots(conn: aiosqlite.Connection, proposal_id: int) -> list[BallotRow]:
+async def list_ballots(conn: Connection, proposal_id: int) -> list[BallotRow]:
     """Every leaf of a proposal's ballot log, by seq."""
     rows = await fetchall(
         conn, f"SELECT {_COLUMNS} FROM ballots WHERE proposal_id = ? ORDER BY seq", (proposal_id,)
@@ -73,7 +71,7 @@ async def list_ballots(conn: aiosqlite.Connection, proposal_id: int) -> list[Bal
     return [b for b in map(_ballot, rows) if b is not None]
 
 
-async def list_leaf_hashes(conn: aiosqlite.Connection, proposal_id: int) -> list[bytes]:
+async def list_leaf_hashes(conn: Connection, proposal_id: int) -> list[bytes]:
     """The ballot log's leaf hashes, by seq."""
     rows = await fetchall(
         conn, "SELECT leaf_hash FROM ballots WHERE proposal_id = ? ORDER BY seq", (proposal_id,)
@@ -81,7 +79,7 @@ async def list_leaf_hashes(conn: aiosqlite.Connection, proposal_id: int) -> list
     return [bytes.fromhex(row[0]) for row in rows]
 
 
-async def list_latest_ballots(conn: aiosqlite.Connection, proposal_id: int) -> dict[str, dict[str, Any]]:
+async def list_latest_ballots(conn: Connection, proposal_id: int) -> dict[str, dict[str, Any]]:
     """Each voter's latest ballot (the one that counts), by voter IRI."""
     rows = await fetchall(
         conn,
@@ -94,7 +92,7 @@ async def list_latest_ballots(conn: aiosqlite.Connection, proposal_id: int) -> d
 
 
 async def get_latest_ballot_by_voter(
-    conn: aiosqlite.Connection, proposal_id: int, voter: str
+    conn: Connection, proposal_id: int, voter: str
 ) -> BallotRow | None:
     """A voter's latest ballot on a proposal."""
     return _ballot(
@@ -107,7 +105,7 @@ async def get_latest_ballot_by_voter(
 
 
 async def get_ballot_by_activity(
-    conn: aiosqlite.Connection, proposal_id: int, activity_id: str
+    conn: Connection, proposal_id: int, activity_id: str
 ) -> BallotRow | None:
     """The leaf a fediverse vote Note made, if any."""
     return _ballot(
@@ -120,7 +118,7 @@ async def get_ballot_by_activity(
 
 
 async def get_ballot_by_leaf_hash(
-    conn: aiosqlite.Connection, proposal_id: int, leaf_hash: str
+    conn: Connection, proposal_id: int, leaf_hash: str
 ) -> BallotRow | None:
     """A leaf by its hash (hex)."""
     return _ballot(
@@ -132,7 +130,7 @@ async def get_ballot_by_leaf_hash(
     )
 
 
-async def put_refused_ballot(conn: aiosqlite.Connection, refused: RefusedBallot) -> None:
+async def put_refused_ballot(conn: Connection, refused: RefusedBallot) -> None:
     """Keep a refused fediverse vote with its reason (not a leaf, not counted)."""
     await conn.execute(
         "INSERT INTO refused_ballots (proposal_id, voter, reason, activity_id, note, received_at)"
@@ -148,7 +146,7 @@ async def put_refused_ballot(conn: aiosqlite.Connection, refused: RefusedBallot)
     )
 
 
-async def list_refused_ballots(conn: aiosqlite.Connection, proposal_id: int) -> list[RefusedBallot]:
+async def list_refused_ballots(conn: Connection, proposal_id: int) -> list[RefusedBallot]:
     """A proposal's refused votes, oldest first."""
     rows = await fetchall(
         conn,
@@ -160,7 +158,7 @@ async def list_refused_ballots(conn: aiosqlite.Connection, proposal_id: int) -> 
 
 
 async def put_vote_reply(
-    conn: aiosqlite.Connection, proposal_id: int, voter: str, reason: str, reply_id: str
+    conn: Connection, proposal_id: int, voter: str, reason: str, reply_id: str
 ) -> bool:
     """Record a reply to a voter; False if one for this (proposal, voter, reason) exists already."""
     cursor = await conn.execute(
@@ -170,7 +168,7 @@ async def put_vote_reply(
     return cursor.rowcount > 0
 
 
-async def list_vote_replies(conn: aiosqlite.Connection, proposal_id: int) -> list[tuple[str, str, str]]:
+async def list_vote_replies(conn: Connection, proposal_id: int) -> list[tuple[str, str, str]]:
     """(voter, reason, reply id) of every reply sent about a proposal."""
     rows = await fetchall(
         conn,

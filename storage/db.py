@@ -13,15 +13,24 @@ Rows that need no unit of their own (an activity recorded with no effect) can in
 ``append``-ed: they are written with one ``executemany`` by the commit itself, just before COMMIT,
 and the caller is woken with the rest of the batch — no thread hand-off per row.
 
-Reads use a separate connection (WAL lets it read while the writer writes), so readers never
-wait for a batch.
+The writer's statements run *inline* on the event loop. Inside a unit they are small (tens of
+microseconds) and never wait for a lock, because the batch already holds SQLite's write lock;
+a hop to a worker thread and back would cost several times the statement itself and hold the
+unit's place in the queue all the while. Only the statements that can wait — ``BEGIN
+IMMEDIATE`` (on a CLI process writing beside the node, up to ``busy_timeout``) and ``COMMIT``
+(the fsync) — run on the writer's own thread, so they never stall the loop.
+
+Reads use a separate connection on its own thread (aiosqlite; WAL lets it read while the writer
+writes), so readers never wait for a batch and a large page never blocks the loop.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,20 +40,61 @@ import aiosqlite
 
 log = logging.getLogger("storage.db")
 
-Row = aiosqlite.Row
+Row = sqlite3.Row
+
+_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    # CLI commands write to the same file while the node runs: wait for the lock, don't fail.
+    "PRAGMA busy_timeout=10000",
+)
 
 
 class StorageError(Exception):
     """A storage operation failed."""
 
 
+class WriterConnection:
+    """The writer's connection inside a unit: the reader's async interface, run inline.
+
+    Repositories take either connection; with this one their statements execute at once on the
+    loop (see the module's theory of operation) and the ``await`` costs nothing.
+    """
+
+    __slots__ = ("_conn",)
+
+    def __init__(self, conn: sqlite3.Connection):
+        self._conn = conn
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, tuple(params))
+
+    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> sqlite3.Cursor:
+        return self._conn.executemany(sql, rows)
+
+    async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+        return self._conn.execute(sql, tuple(params)).fetchall()
+
+
+Connection = aiosqlite.Connection | WriterConnection
+"""What repositories take: the reader (committed data) or the writer inside a unit."""
+
+
 async def _configure(conn: aiosqlite.Connection) -> None:
-    conn.row_factory = aiosqlite.Row
-    await conn.execute("PRAGMA journal_mode=WAL")
-    await conn.execute("PRAGMA synchronous=FULL")
-    await conn.execute("PRAGMA foreign_keys=ON")
-    # CLI commands write to the same file while the node runs: wait for the lock, don't fail.
-    await conn.execute("PRAGMA busy_timeout=10000")
+    conn.row_factory = Row
+    for pragma in _PRAGMAS:
+        await conn.execute(pragma)
+
+
+def _connect_writer(path: Path) -> sqlite3.Connection:
+    # Used inline on the loop and, for BEGIN/COMMIT, on the writer's thread: never concurrently,
+    # since both happen under the writer lock.
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = Row
+    for pragma in _PRAGMAS:
+        conn.execute(pragma)
+    return conn
 
 
 @dataclass(slots=True)
@@ -64,9 +114,11 @@ def _grouped(appends: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list
 class Database:
     """One SQLite file: a group-committing writer connection and a reader connection."""
 
-    def __init__(self, path: Path, writer: aiosqlite.Connection, reader: aiosqlite.Connection):
+    def __init__(self, path: Path, writer: sqlite3.Connection, reader: aiosqlite.Connection):
         self.path = path
-        self._writer = writer
+        self._raw_writer = writer
+        self._writer = WriterConnection(writer)
+        self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._reader = reader
         self._lock = asyncio.Lock()
         self._batch: _Batch | None = None
@@ -77,8 +129,7 @@ class Database:
         """Open (creating its folder) and configure the database file at ``path``."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await aiosqlite.connect(path, isolation_level=None)
-        await _configure(writer)
+        writer = await asyncio.to_thread(_connect_writer, path)
         reader = await aiosqlite.connect(path, isolation_level=None)
         await _configure(reader)
         return cls(path, writer, reader)
@@ -89,13 +140,14 @@ class Database:
             pass
         if self._batch is not None:
             await asyncio.shield(self._batch.done)
-        await self._writer.close()
+        await self._on_writer_thread("close", self._raw_writer.close)
+        self._writer_thread.shutdown()
         await self._reader.close()
 
     async def _open_batch(self) -> _Batch:
         """The open batch, beginning one if needed (call with the lock held)."""
         if self._batch is None:
-            await self._writer.execute("BEGIN IMMEDIATE")
+            await self._on_writer_thread("BEGIN IMMEDIATE", self._raw_writer.execute, "BEGIN IMMEDIATE")
             loop = asyncio.get_running_loop()
             self._batch = _Batch(loop.create_future(), [])
             # Keep a reference: the loop holds tasks weakly, and this one must run to the end.
@@ -111,8 +163,16 @@ class Database:
         batch.appends.append((sql, params))  # no await since the check: the batch is still open
         await asyncio.shield(batch.done)
 
+    async def _on_writer_thread(self, what: str, call: Any, *args: Any) -> None:
+        """A writer call that may wait (lock, fsync), on the writer's thread instead of the loop."""
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.run_in_executor(self._writer_thread, call, *args)
+        except sqlite3.Error as error:
+            raise StorageError(f"{what} failed: {error}") from error
+
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[WriterConnection]:
         """Run the body as one atomic unit; return only once it is durably committed."""
         async with self._lock:
             batch = await self._open_batch()
@@ -134,7 +194,7 @@ class Database:
             try:
                 for sql, rows in _grouped(batch.appends):
                     await self._writer.executemany(sql, rows)
-                await self._writer.execute("COMMIT")
+                await self._on_writer_thread("COMMIT", self._raw_writer.execute, "COMMIT")
             except Exception as error:  # the whole batch failed to commit: every unit learns it
                 log.error("commit failed: %s", error)
                 await self._writer.execute("ROLLBACK")
@@ -173,12 +233,12 @@ class Database:
 # thread hand-offs, not SQLite, dominate the cost of small queries.
 
 
-async def fetchone(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> Row | None:
+async def fetchone(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Row | None:
     """One row of a query on a connection (inside a transaction: sees its own writes)."""
     rows = await conn.execute_fetchall(sql, tuple(params))
     return next(iter(rows), None)
 
 
-async def fetchall(conn: aiosqlite.Connection, sql: str, params: Iterable[Any] = ()) -> list[Row]:
+async def fetchall(conn: Connection, sql: str, params: Iterable[Any] = ()) -> list[Row]:
     """All rows of a query on a connection (inside a transaction: sees its own writes)."""
     return list(await conn.execute_fetchall(sql, tuple(params)))

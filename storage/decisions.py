@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import aiosqlite
-
-from storage.db import fetchall, fetchone
+from storage.db import Connection, fetchall, fetchone
 from storage.remote import RemoteActor
 
 
-async def list_due_proposal_ids(conn: aiosqlite.Connection, now: float) -> list[int]:
+async def list_due_proposal_ids(conn: Connection, now: float) -> list[int]:
     """Open proposals whose closing time has come, earliest first."""
     rows = await fetchall(
         conn,
@@ -22,13 +20,13 @@ async def list_due_proposal_ids(conn: aiosqlite.Connection, now: float) -> list[
     return [int(row[0]) for row in rows]
 
 
-async def get_next_closing_time(conn: aiosqlite.Connection) -> float | None:
+async def get_next_closing_time(conn: Connection) -> float | None:
     """The earliest closing time among open proposals."""
     row = await fetchone(conn, "SELECT MIN(closes_at) FROM proposals WHERE state = 'open'")
     return float(row[0]) if row and row[0] is not None else None
 
 
-async def put_proposal_closed(conn: aiosqlite.Connection, proposal_id: int, closed_at: str) -> bool:
+async def put_proposal_closed(conn: Connection, proposal_id: int, closed_at: str) -> bool:
     """open → closed; False when another closer (or a withdrawal) got there first."""
     cursor = await conn.execute(
         "UPDATE proposals SET state = 'closed', closed_at = ?, update_due_at = NULL"
@@ -39,7 +37,7 @@ async def put_proposal_closed(conn: aiosqlite.Connection, proposal_id: int, clos
 
 
 async def put_proposal_decided(
-    conn: aiosqlite.Connection, proposal_id: int, decision: dict[str, Any], snapshot: dict[str, Any]
+    conn: Connection, proposal_id: int, decision: dict[str, Any], snapshot: dict[str, Any]
 ) -> bool:
     """closed → decided with the published decision and the ballots page data, written once."""
     cursor = await conn.execute(
@@ -50,7 +48,7 @@ async def put_proposal_decided(
     return cursor.rowcount == 1
 
 
-async def list_remote_members(conn: aiosqlite.Connection, group_id: int) -> list[RemoteActor]:
+async def list_remote_members(conn: Connection, group_id: int) -> list[RemoteActor]:
     """The roster's remote members whose actors are cached (where to reach them)."""
     rows = await fetchall(
         conn,
@@ -62,7 +60,7 @@ async def list_remote_members(conn: aiosqlite.Connection, group_id: int) -> list
     return [RemoteActor(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), float(r[7])) for r in rows]
 
 
-async def count_activities_of_type(conn: aiosqlite.Connection, actor_id: int, type_: str) -> int:
+async def count_activities_of_type(conn: Connection, actor_id: int, type_: str) -> int:
     """How many activities of one type an actor published."""
     row = await fetchone(
         conn, "SELECT COUNT(*) FROM outbox_activities WHERE actor_id = ? AND type = ?", (actor_id, type_)
@@ -70,7 +68,7 @@ async def count_activities_of_type(conn: aiosqlite.Connection, actor_id: int, ty
     return int(row[0]) if row else 0
 
 
-async def list_remote_voters(conn: aiosqlite.Connection, proposal_id: int) -> list[RemoteActor]:
+async def list_remote_voters(conn: Connection, proposal_id: int) -> list[RemoteActor]:
     """The cached remote actors who cast a ballot on a proposal."""
     rows = await fetchall(
         conn, "SELECT r.id, r.host, r.type, r.preferred_username, r.inbox, r.shared_inbox, r.document,"

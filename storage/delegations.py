@@ -8,9 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import fetchall, fetchone
+from storage.db import Connection, Row, fetchall, fetchone
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,11 +24,11 @@ class StoredDelegation:
 _COLUMNS = "group_id, delegator, scope, scope_key, delegate, created_at"
 
 
-def _rows(rows: list[aiosqlite.Row]) -> list[StoredDelegation]:
+def _rows(rows: list[Row]) -> list[StoredDelegation]:
     return [StoredDelegation(r[0], r[1], r[2], r[3], r[4], r[5]) for r in rows]
 
 
-async def put_delegation(conn: aiosqlite.Connection, delegation: StoredDelegation) -> None:
+async def put_delegation(conn: Connection, delegation: StoredDelegation) -> None:
     """Record (or replace) a delegator's choice in one scope."""
     await conn.execute(
         f"INSERT INTO delegations ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?)"
@@ -48,7 +46,7 @@ async def put_delegation(conn: aiosqlite.Connection, delegation: StoredDelegatio
 
 
 async def get_delegation(
-    conn: aiosqlite.Connection, group_id: int, delegator: str, scope: str, scope_key: str
+    conn: Connection, group_id: int, delegator: str, scope: str, scope_key: str
 ) -> StoredDelegation | None:
     """A delegator's choice in one scope, if recorded."""
     row = await fetchone(
@@ -61,7 +59,7 @@ async def get_delegation(
 
 
 async def delete_delegation(
-    conn: aiosqlite.Connection, group_id: int, delegator: str, scope: str, scope_key: str
+    conn: Connection, group_id: int, delegator: str, scope: str, scope_key: str
 ) -> bool:
     """Revoke a delegator's choice in one scope; True if there was one."""
     cursor = await conn.execute(
@@ -72,7 +70,7 @@ async def delete_delegation(
 
 
 async def list_delegations_by_delegator(
-    conn: aiosqlite.Connection, group_id: int, delegator: str
+    conn: Connection, group_id: int, delegator: str
 ) -> list[StoredDelegation]:
     """Everything one member delegated in a group, broadest scope first."""
     return _rows(
@@ -86,7 +84,7 @@ async def list_delegations_by_delegator(
 
 
 async def list_delegations_by_delegate(
-    conn: aiosqlite.Connection, group_id: int, delegate: str
+    conn: Connection, group_id: int, delegate: str
 ) -> list[StoredDelegation]:
     """Every delegation to one member in a group."""
     return _rows(
@@ -99,7 +97,7 @@ async def list_delegations_by_delegate(
     )
 
 
-async def list_delegations(conn: aiosqlite.Connection, group_id: int) -> list[StoredDelegation]:
+async def list_delegations(conn: Connection, group_id: int) -> list[StoredDelegation]:
     """Every delegation recorded in a group (the tally's input)."""
     return _rows(
         await fetchall(
@@ -110,7 +108,7 @@ async def list_delegations(conn: aiosqlite.Connection, group_id: int) -> list[St
     )
 
 
-async def delete_delegations_by_delegator(conn: aiosqlite.Connection, group_id: int, delegator: str) -> int:
+async def delete_delegations_by_delegator(conn: Connection, group_id: int, delegator: str) -> int:
     """Drop every delegation a member made in a group (they left its roster)."""
     cursor = await conn.execute(
         "DELETE FROM delegations WHERE group_id = ? AND delegator = ?", (group_id, delegator)
@@ -118,13 +116,13 @@ async def delete_delegations_by_delegator(conn: aiosqlite.Connection, group_id: 
     return cursor.rowcount
 
 
-async def delete_delegations_of_actor(conn: aiosqlite.Connection, actor: str) -> int:
+async def delete_delegations_of_actor(conn: Connection, actor: str) -> int:
     """Drop every delegation made by or to an actor, in every group (its account is gone)."""
     cursor = await conn.execute("DELETE FROM delegations WHERE delegator = ? OR delegate = ?", (actor, actor))
     return cursor.rowcount
 
 
-async def get_proposal_scope_by_id(conn: aiosqlite.Connection, proposal_id: int) -> tuple[int, str] | None:
+async def get_proposal_scope_by_id(conn: Connection, proposal_id: int) -> tuple[int, str] | None:
     """(group id, state) of a proposal, to check a proposal-scoped delegation."""
     row = await fetchone(conn, "SELECT group_id, state FROM proposals WHERE id = ?", (proposal_id,))
     return (int(row[0]), str(row[1])) if row else None

@@ -5,9 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import fetchall, fetchone
+from storage.db import Connection, fetchall, fetchone
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,7 +20,7 @@ class DeliveryJob:
 
 
 async def claim_due_deliveries(
-    conn: aiosqlite.Connection, now: float, lease_until: float, limit: int
+    conn: Connection, now: float, lease_until: float, limit: int
 ) -> list[DeliveryJob]:
     """Lease up to ``limit`` due deliveries whose host is not paused (a lease expires by itself)."""
     rows = await fetchall(
@@ -45,7 +43,7 @@ async def claim_due_deliveries(
     ]
 
 
-async def _bodies(conn: aiosqlite.Connection, activity_ids: set[str]) -> dict[str, bytes]:
+async def _bodies(conn: Connection, activity_ids: set[str]) -> dict[str, bytes]:
     marks = ",".join("?" * len(activity_ids))
     rows = await fetchall(
         conn, f"SELECT id, body FROM outbox_activities WHERE id IN ({marks})", tuple(activity_ids)
@@ -53,13 +51,13 @@ async def _bodies(conn: aiosqlite.Connection, activity_ids: set[str]) -> dict[st
     return {row[0]: row[1].encode() for row in rows}
 
 
-async def delete_deliveries(conn: aiosqlite.Connection, ids: Iterable[int]) -> None:
+async def delete_deliveries(conn: Connection, ids: Iterable[int]) -> None:
     """Forget deliveries that were answered with a 2xx."""
     await conn.executemany("DELETE FROM deliveries WHERE id = ?", [(i,) for i in ids])
 
 
 async def reschedule_delivery(
-    conn: aiosqlite.Connection, job_id: int, attempts: int, next_attempt_at: float, error: str
+    conn: Connection, job_id: int, attempts: int, next_attempt_at: float, error: str
 ) -> None:
     """Record a failed attempt and when to try again; the lease is released."""
     await conn.execute(
@@ -69,7 +67,7 @@ async def reschedule_delivery(
     )
 
 
-async def kill_delivery(conn: aiosqlite.Connection, job_id: int, attempts: int, error: str) -> None:
+async def kill_delivery(conn: Connection, job_id: int, attempts: int, error: str) -> None:
     """Give a delivery up: kept as dead with its last error, never tried again."""
     await conn.execute(
         "UPDATE deliveries SET state = 'dead', attempts = ?, lease_until = 0, last_error = ? WHERE id = ?",
@@ -77,7 +75,7 @@ async def kill_delivery(conn: aiosqlite.Connection, job_id: int, attempts: int, 
     )
 
 
-async def pause_host(conn: aiosqlite.Connection, host: str, until: float, now: float) -> None:
+async def pause_host(conn: Connection, host: str, until: float, now: float) -> None:
     """Pause a failing host until ``until`` (never later than its next scheduled retry)."""
     await conn.execute(
         "INSERT INTO delivery_hosts (host, paused_until, failures, updated_at) VALUES (?, ?, 1, ?)"
@@ -87,17 +85,17 @@ async def pause_host(conn: aiosqlite.Connection, host: str, until: float, now: f
     )
 
 
-async def clear_hosts(conn: aiosqlite.Connection, hosts: Iterable[str]) -> None:
+async def clear_hosts(conn: Connection, hosts: Iterable[str]) -> None:
     """Hosts that answered again are no longer paused."""
     await conn.executemany("DELETE FROM delivery_hosts WHERE host = ?", [(h,) for h in hosts])
 
 
-async def delete_stale_hosts(conn: aiosqlite.Connection, cutoff: float) -> None:
+async def delete_stale_hosts(conn: Connection, cutoff: float) -> None:
     """Failure state expires: forget hosts not updated since ``cutoff``."""
     await conn.execute("DELETE FROM delivery_hosts WHERE updated_at < ?", (cutoff,))
 
 
-async def next_due_at(conn: aiosqlite.Connection) -> float | None:
+async def next_due_at(conn: Connection) -> float | None:
     """When the earliest pending delivery is due (None when the queue is empty)."""
     row = await fetchone(conn, "SELECT MIN(next_attempt_at) FROM deliveries WHERE state = 'pending'")
     return float(row[0]) if row and row[0] is not None else None
@@ -109,14 +107,14 @@ class DeliveryCounts:
     dead: int
 
 
-async def count_deliveries(conn: aiosqlite.Connection) -> DeliveryCounts:
+async def count_deliveries(conn: Connection) -> DeliveryCounts:
     """How many deliveries are pending and how many were given up."""
     rows = await fetchall(conn, "SELECT state, COUNT(*) FROM deliveries GROUP BY state")
     counts = {row[0]: int(row[1]) for row in rows}
     return DeliveryCounts(counts.get("pending", 0), counts.get("dead", 0))
 
 
-async def has_due_deliveries(conn: aiosqlite.Connection, now: float) -> bool:
+async def has_due_deliveries(conn: Connection, now: float) -> bool:
     """Whether a claim at ``now`` would lease anything (a read, so an idle poll takes no write lock)."""
     row = await fetchone(
         conn,
@@ -128,7 +126,7 @@ async def has_due_deliveries(conn: aiosqlite.Connection, now: float) -> bool:
     return row is not None
 
 
-async def next_claimable_at(conn: aiosqlite.Connection) -> float | None:
+async def next_claimable_at(conn: Connection) -> float | None:
     """When a pending delivery can next be claimed: due, its lease and its host's pause over."""
     row = await fetchone(
         conn,
@@ -139,17 +137,17 @@ async def next_claimable_at(conn: aiosqlite.Connection) -> float | None:
     return float(row[0]) if row and row[0] is not None else None
 
 
-async def release_deliveries(conn: aiosqlite.Connection, ids: Iterable[int]) -> None:
+async def release_deliveries(conn: Connection, ids: Iterable[int]) -> None:
     """Drop the lease of deliveries handed back unattempted (their schedule is unchanged)."""
     await conn.executemany("UPDATE deliveries SET lease_until = 0 WHERE id = ?", [(i,) for i in ids])
 
 
-async def release_all_leases(conn: aiosqlite.Connection) -> None:
+async def release_all_leases(conn: Connection) -> None:
     """Drop every lease: the only worker is starting, so any lease left is a dead process's."""
     await conn.execute("UPDATE deliveries SET lease_until = 0 WHERE lease_until > 0")
 
 
-async def put_host_pause(conn: aiosqlite.Connection, host: str, until: float, now: float) -> None:
+async def put_host_pause(conn: Connection, host: str, until: float, now: float) -> None:
     """Pause a failing host until ``until``, but never past the end of a pause still running
     (that one ends at another job's retry, which must not be pushed back)."""
     await conn.execute(

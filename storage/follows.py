@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import fetchall, fetchone
+from storage.db import Connection, fetchall, fetchone
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,7 +24,7 @@ class Following:
     state: str
 
 
-async def put_follower(conn: aiosqlite.Connection, follower: Follower, created_at: str) -> None:
+async def put_follower(conn: Connection, follower: Follower, created_at: str) -> None:
     """Record (or refresh, with the newest Follow id) a follower of a local actor."""
     await conn.execute(
         "INSERT INTO followers (actor_id, follower, follow_id, inbox, shared_inbox, created_at)"
@@ -44,7 +42,7 @@ async def put_follower(conn: aiosqlite.Connection, follower: Follower, created_a
     )
 
 
-async def delete_follower(conn: aiosqlite.Connection, actor_id: int, follower: str) -> bool:
+async def delete_follower(conn: Connection, actor_id: int, follower: str) -> bool:
     """Remove a follower; True if there was one."""
     cursor = await conn.execute(
         "DELETE FROM followers WHERE actor_id = ? AND follower = ?", (actor_id, follower)
@@ -52,12 +50,12 @@ async def delete_follower(conn: aiosqlite.Connection, actor_id: int, follower: s
     return cursor.rowcount > 0
 
 
-async def delete_follows_of(conn: aiosqlite.Connection, remote_actor: str) -> None:
+async def delete_follows_of(conn: Connection, remote_actor: str) -> None:
     """Remove every follow of a remote actor (its account was deleted)."""
     await conn.execute("DELETE FROM followers WHERE follower = ?", (remote_actor,))
 
 
-async def list_followers(conn: aiosqlite.Connection, actor_id: int) -> list[Follower]:
+async def list_followers(conn: Connection, actor_id: int) -> list[Follower]:
     """Every follower of a local actor."""
     rows = await fetchall(
         conn,
@@ -68,7 +66,7 @@ async def list_followers(conn: aiosqlite.Connection, actor_id: int) -> list[Foll
     return [Follower(*row) for row in rows]
 
 
-async def list_follower_page(conn: aiosqlite.Connection, actor_id: int, offset: int, limit: int) -> list[str]:
+async def list_follower_page(conn: Connection, actor_id: int, offset: int, limit: int) -> list[str]:
     """One page of a local actor's follower IRIs, oldest first."""
     rows = await fetchall(
         conn,
@@ -78,13 +76,13 @@ async def list_follower_page(conn: aiosqlite.Connection, actor_id: int, offset: 
     return [row[0] for row in rows]
 
 
-async def count_followers(conn: aiosqlite.Connection, actor_id: int) -> int:
+async def count_followers(conn: Connection, actor_id: int) -> int:
     """How many actors follow a local actor."""
     row = await fetchone(conn, "SELECT COUNT(*) FROM followers WHERE actor_id = ?", (actor_id,))
     return int(row[0]) if row else 0
 
 
-async def put_following(conn: aiosqlite.Connection, following: Following, created_at: str) -> None:
+async def put_following(conn: Connection, following: Following, created_at: str) -> None:
     """Record that a local actor asked to follow ``target`` (pending until its Accept)."""
     await conn.execute(
         "INSERT INTO following (actor_id, target, follow_id, state, created_at)"
@@ -94,7 +92,7 @@ async def put_following(conn: aiosqlite.Connection, following: Following, create
     )
 
 
-async def get_following(conn: aiosqlite.Connection, actor_id: int, target: str) -> Following | None:
+async def get_following(conn: Connection, actor_id: int, target: str) -> Following | None:
     """A local actor's follow of ``target``, if any."""
     row = await fetchone(
         conn,
@@ -104,7 +102,7 @@ async def get_following(conn: aiosqlite.Connection, actor_id: int, target: str) 
     return Following(*row) if row else None
 
 
-async def get_following_by_follow_id(conn: aiosqlite.Connection, follow_id: str) -> Following | None:
+async def get_following_by_follow_id(conn: Connection, follow_id: str) -> Following | None:
     """The local follow whose Follow activity has id ``follow_id``."""
     row = await fetchone(
         conn,
@@ -114,17 +112,17 @@ async def get_following_by_follow_id(conn: aiosqlite.Connection, follow_id: str)
     return Following(*row) if row else None
 
 
-async def accept_following(conn: aiosqlite.Connection, follow_id: str) -> None:
+async def accept_following(conn: Connection, follow_id: str) -> None:
     """Mark a pending follow as accepted by its target."""
     await conn.execute("UPDATE following SET state = 'accepted' WHERE follow_id = ?", (follow_id,))
 
 
-async def delete_following(conn: aiosqlite.Connection, actor_id: int, target: str) -> None:
+async def delete_following(conn: Connection, actor_id: int, target: str) -> None:
     """Forget a local actor's follow of ``target``."""
     await conn.execute("DELETE FROM following WHERE actor_id = ? AND target = ?", (actor_id, target))
 
 
-async def count_following(conn: aiosqlite.Connection, actor_id: int) -> int:
+async def count_following(conn: Connection, actor_id: int) -> int:
     """How many remote actors a local actor follows (accepted)."""
     row = await fetchone(
         conn, "SELECT COUNT(*) FROM following WHERE actor_id = ? AND state = 'accepted'", (actor_id,)

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import aiosqlite
-
-from storage.db import Database, fetchone
+from storage.db import Connection, Database, fetchone
 
 
 async def put_inbox_activity(
-    conn: aiosqlite.Connection, activity_id: str, actor: str, type_: str, body: str, now: float
+    conn: Connection, activity_id: str, actor: str, type_: str, body: str, now: float
 ) -> bool:
     """Record an activity; False if its id was seen before (a duplicate: do nothing more)."""
     cursor = await conn.execute(
@@ -30,19 +28,19 @@ async def append_inbox_activity(
     await db.append(INSERT_IGNORING_DUPLICATES, (activity_id, actor, type_, body, now))
 
 
-async def get_inbox_activity_body(conn: aiosqlite.Connection, activity_id: str) -> str | None:
+async def get_inbox_activity_body(conn: Connection, activity_id: str) -> str | None:
     """The body of a recorded incoming activity."""
     row = await fetchone(conn, "SELECT body FROM inbox_activities WHERE id = ?", (activity_id,))
     return row[0] if row else None
 
 
-async def count_inbox_activities(conn: aiosqlite.Connection, activity_id: str) -> int:
+async def count_inbox_activities(conn: Connection, activity_id: str) -> int:
     """How many records an activity id has (0 or 1: the dedupe invariant)."""
     row = await fetchone(conn, "SELECT COUNT(*) FROM inbox_activities WHERE id = ?", (activity_id,))
     return int(row[0]) if row else 0
 
 
-async def delete_inbox_activities_before(conn: aiosqlite.Connection, cutoff: float) -> int:
+async def delete_inbox_activities_before(conn: Connection, cutoff: float) -> int:
     """Forget activities received before ``cutoff`` (senders stopped retrying long ago)."""
     cursor = await conn.execute("DELETE FROM inbox_activities WHERE received_at < ?", (cutoff,))
     return cursor.rowcount

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import fetchall, fetchone
+from storage.db import Connection, Row, fetchall, fetchone
 
 
 @dataclass(frozen=True, slots=True)
@@ -27,11 +25,11 @@ class Membership:
 _COLUMNS = "group_id, member, local_actor_id, facilitator, added_at"
 
 
-def _member(row: aiosqlite.Row | None) -> Member | None:
+def _member(row: Row | None) -> Member | None:
     return Member(row[0], row[1], row[2], bool(row[3]), row[4]) if row else None
 
 
-async def put_member(conn: aiosqlite.Connection, member: Member) -> bool:
+async def put_member(conn: Connection, member: Member) -> bool:
     """Add a member; False if already on the roster."""
     cursor = await conn.execute(
         f"INSERT OR IGNORE INTO members ({_COLUMNS}) VALUES (?, ?, ?, ?, ?)",
@@ -40,19 +38,19 @@ async def put_member(conn: aiosqlite.Connection, member: Member) -> bool:
     return cursor.rowcount > 0
 
 
-async def delete_member(conn: aiosqlite.Connection, group_id: int, member: str) -> bool:
+async def delete_member(conn: Connection, group_id: int, member: str) -> bool:
     """Take a member off a roster; True if they were on it."""
     cursor = await conn.execute("DELETE FROM members WHERE group_id = ? AND member = ?", (group_id, member))
     return cursor.rowcount > 0
 
 
-async def delete_member_everywhere(conn: aiosqlite.Connection, member: str) -> list[int]:
+async def delete_member_everywhere(conn: Connection, member: str) -> list[int]:
     """Take an actor off every roster (its account was deleted); the groups it left."""
     rows = await fetchall(conn, "DELETE FROM members WHERE member = ? RETURNING group_id", (member,))
     return [int(row[0]) for row in rows]
 
 
-async def get_member(conn: aiosqlite.Connection, group_id: int, member: str) -> Member | None:
+async def get_member(conn: Connection, group_id: int, member: str) -> Member | None:
     """A roster entry by the member's actor IRI."""
     return _member(
         await fetchone(
@@ -61,7 +59,7 @@ async def get_member(conn: aiosqlite.Connection, group_id: int, member: str) -> 
     )
 
 
-async def get_local_member(conn: aiosqlite.Connection, group_id: int, local_actor_id: int) -> Member | None:
+async def get_local_member(conn: Connection, group_id: int, local_actor_id: int) -> Member | None:
     """A local person's roster entry in a group."""
     return _member(
         await fetchone(
@@ -72,7 +70,7 @@ async def get_local_member(conn: aiosqlite.Connection, group_id: int, local_acto
     )
 
 
-async def list_members(conn: aiosqlite.Connection, group_id: int) -> list[Member]:
+async def list_members(conn: Connection, group_id: int) -> list[Member]:
     """A group's roster in the order members were added."""
     rows = await fetchall(
         conn, f"SELECT {_COLUMNS} FROM members WHERE group_id = ? ORDER BY added_at, member", (group_id,)
@@ -80,19 +78,19 @@ async def list_members(conn: aiosqlite.Connection, group_id: int) -> list[Member
     return [m for m in map(_member, rows) if m is not None]
 
 
-async def list_member_ids(conn: aiosqlite.Connection, group_id: int) -> list[str]:
+async def list_member_ids(conn: Connection, group_id: int) -> list[str]:
     """The actor IRIs on a group's roster."""
     rows = await fetchall(conn, "SELECT member FROM members WHERE group_id = ?", (group_id,))
     return [row[0] for row in rows]
 
 
-async def count_members(conn: aiosqlite.Connection, group_id: int) -> int:
+async def count_members(conn: Connection, group_id: int) -> int:
     """A group's roster size."""
     row = await fetchone(conn, "SELECT COUNT(*) FROM members WHERE group_id = ?", (group_id,))
     return int(row[0]) if row else 0
 
 
-async def list_memberships_of_local(conn: aiosqlite.Connection, local_actor_id: int) -> list[Membership]:
+async def list_memberships_of_local(conn: Connection, local_actor_id: int) -> list[Membership]:
     """The groups a local person belongs to."""
     rows = await fetchall(
         conn,
@@ -111,7 +109,7 @@ class RosterEntry:
     remote_username: str | None  # the cached preferredUsername of a remote member
 
 
-async def list_roster(conn: aiosqlite.Connection, group_id: int) -> list[RosterEntry]:
+async def list_roster(conn: Connection, group_id: int) -> list[RosterEntry]:
     """A group's roster with what is needed to name each member (local name, remote username)."""
     rows = await fetchall(
         conn,
@@ -124,7 +122,7 @@ async def list_roster(conn: aiosqlite.Connection, group_id: int) -> list[RosterE
     return [RosterEntry(row[0], bool(row[1]), row[2], row[3]) for row in rows]
 
 
-async def list_member_page(conn: aiosqlite.Connection, group_id: int, offset: int, limit: int) -> list[str]:
+async def list_member_page(conn: Connection, group_id: int, offset: int, limit: int) -> list[str]:
     """One page of a group's member IRIs, in the order they were added."""
     rows = await fetchall(
         conn,
@@ -135,7 +133,7 @@ async def list_member_page(conn: aiosqlite.Connection, group_id: int, offset: in
 
 
 async def list_remote_members_by_username(
-    conn: aiosqlite.Connection, group_id: int, username: str
+    conn: Connection, group_id: int, username: str
 ) -> list[str]:
     """IRIs of a group's remote members whose cached preferredUsername is ``username`` (any case)."""
     rows = await fetchall(

@@ -13,9 +13,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-import aiosqlite
-
-from storage.db import Database, StorageError
+from storage.db import Connection, Database, StorageError, fetchone
 
 log = logging.getLogger("storage.migrate")
 
@@ -43,10 +41,9 @@ def load_migrations(folder: Path | None = None) -> list[Migration]:
     return found
 
 
-async def schema_version(conn: aiosqlite.Connection) -> int:
+async def schema_version(conn: Connection) -> int:
     """The schema version recorded in the database file."""
-    async with conn.execute("PRAGMA user_version") as cursor:
-        row = await cursor.fetchone()
+    row = await fetchone(conn, "PRAGMA user_version")
     return int(row[0]) if row else 0
 
 

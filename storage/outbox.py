@@ -7,9 +7,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from storage.db import fetchall, fetchone
+from storage.db import Connection, Row, fetchall, fetchone
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,7 +21,7 @@ class OutboxActivity:
 
 
 async def put_activity(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     activity: dict[str, Any],
     actor_id: int,
     public: bool,
@@ -37,7 +35,7 @@ async def put_activity(
     )
 
 
-async def get_activity(conn: aiosqlite.Connection, activity_id: str) -> OutboxActivity | None:
+async def get_activity(conn: Connection, activity_id: str) -> OutboxActivity | None:
     """A published activity by id."""
     row = await fetchone(
         conn,
@@ -47,14 +45,14 @@ async def get_activity(conn: aiosqlite.Connection, activity_id: str) -> OutboxAc
     return _activity(row)
 
 
-def _activity(row: aiosqlite.Row | None) -> OutboxActivity | None:
+def _activity(row: Row | None) -> OutboxActivity | None:
     if row is None:
         return None
     return OutboxActivity(row[0], row[1], row[2], row[3], json.loads(row[4]), row[5])
 
 
 async def list_public_activities(
-    conn: aiosqlite.Connection, actor_id: int, offset: int, limit: int
+    conn: Connection, actor_id: int, offset: int, limit: int
 ) -> list[OutboxActivity]:
     """One page of an actor's public activities, newest first."""
     rows = await fetchall(
@@ -66,7 +64,7 @@ async def list_public_activities(
     return [a for a in map(_activity, rows) if a is not None]
 
 
-async def count_public_activities(conn: aiosqlite.Connection, actor_id: int) -> int:
+async def count_public_activities(conn: Connection, actor_id: int) -> int:
     """How many public activities an actor published."""
     row = await fetchone(
         conn, "SELECT COUNT(*) FROM outbox_activities WHERE actor_id = ? AND public = 1", (actor_id,)
@@ -74,13 +72,13 @@ async def count_public_activities(conn: aiosqlite.Connection, actor_id: int) -> 
     return int(row[0]) if row else 0
 
 
-async def count_all_public_activities(conn: aiosqlite.Connection) -> int:
+async def count_all_public_activities(conn: Connection) -> int:
     """How many public activities the node published (NodeInfo's localPosts)."""
     row = await fetchone(conn, "SELECT COUNT(*) FROM outbox_activities WHERE public = 1")
     return int(row[0]) if row else 0
 
 
-async def put_object(conn: aiosqlite.Connection, obj: dict[str, Any], actor_id: int, created_at: str) -> None:
+async def put_object(conn: Connection, obj: dict[str, Any], actor_id: int, created_at: str) -> None:
     """Store an object a local actor created, served at its id."""
     await conn.execute(
         "INSERT INTO objects (id, actor_id, type, body, created_at) VALUES (?, ?, ?, ?, ?)",
@@ -88,14 +86,14 @@ async def put_object(conn: aiosqlite.Connection, obj: dict[str, Any], actor_id: 
     )
 
 
-async def get_object(conn: aiosqlite.Connection, object_id: str) -> dict[str, Any] | None:
+async def get_object(conn: Connection, object_id: str) -> dict[str, Any] | None:
     """A stored local object by id."""
     row = await fetchone(conn, "SELECT body FROM objects WHERE id = ?", (object_id,))
     return json.loads(row[0]) if row else None
 
 
 async def put_deliveries(
-    conn: aiosqlite.Connection,
+    conn: Connection,
     activity_id: str,
     sender_id: int,
     targets: Iterable[tuple[str, str]],

@@ -5,9 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import fetchall, fetchone
+from storage.db import Connection, Row, fetchall, fetchone
 
 # States that end a proposal: the API's ``state=closed`` lists all of them.
 ENDED_STATES = ("closed", "decided", "withdrawn")
@@ -71,7 +69,7 @@ _COLUMNS = (
 )
 
 
-def _proposal(row: aiosqlite.Row | None) -> Proposal | None:
+def _proposal(row: Row | None) -> Proposal | None:
     if row is None:
         return None
     values = list(row)
@@ -80,7 +78,7 @@ def _proposal(row: aiosqlite.Row | None) -> Proposal | None:
     return Proposal(*values)
 
 
-async def put_proposal(conn: aiosqlite.Connection, new: NewProposal) -> int:
+async def put_proposal(conn: Connection, new: NewProposal) -> int:
     """Insert an open proposal; its id."""
     cursor = await conn.execute(
         "INSERT INTO proposals (group_id, kind, title, content, options, method, threshold, quorum,"
@@ -105,13 +103,13 @@ async def put_proposal(conn: aiosqlite.Connection, new: NewProposal) -> int:
     return int(cursor.lastrowid or 0)
 
 
-async def get_proposal_by_id(conn: aiosqlite.Connection, proposal_id: int) -> Proposal | None:
+async def get_proposal_by_id(conn: Connection, proposal_id: int) -> Proposal | None:
     """A proposal by id."""
     return _proposal(await fetchone(conn, f"SELECT {_COLUMNS} FROM proposals WHERE id = ?", (proposal_id,)))
 
 
 async def list_proposals_by_group(
-    conn: aiosqlite.Connection, group_id: int, state: str | None = None
+    conn: Connection, group_id: int, state: str | None = None
 ) -> list[Proposal]:
     """A group's proposals, newest first; ``state`` 'open', 'closed' (every ended state) or None."""
     sql = f"SELECT {_COLUMNS} FROM proposals WHERE group_id = ?"
@@ -125,7 +123,7 @@ async def list_proposals_by_group(
     return [p for p in map(_proposal, rows) if p is not None]
 
 
-async def put_proposal_withdrawn(conn: aiosqlite.Connection, proposal_id: int, closed_at: str) -> bool:
+async def put_proposal_withdrawn(conn: Connection, proposal_id: int, closed_at: str) -> bool:
     """Withdraw an open proposal; False if it was no longer open."""
     cursor = await conn.execute(
         "UPDATE proposals SET state = 'withdrawn', closed_at = ? WHERE id = ? AND state = 'open'",
@@ -134,7 +132,7 @@ async def put_proposal_withdrawn(conn: aiosqlite.Connection, proposal_id: int, c
     return cursor.rowcount > 0
 
 
-async def put_update_due(conn: aiosqlite.Connection, proposal_id: int, due_at: float) -> None:
+async def put_update_due(conn: Connection, proposal_id: int, due_at: float) -> None:
     """Ask for a coalesced Update(Question) at ``due_at``, keeping an earlier request."""
     await conn.execute(
         "UPDATE proposals SET update_due_at = MIN(COALESCE(update_due_at, ?), ?) WHERE id = ?",
@@ -142,13 +140,13 @@ async def put_update_due(conn: aiosqlite.Connection, proposal_id: int, due_at: f
     )
 
 
-async def delete_update_due(conn: aiosqlite.Connection, proposal_id: int) -> None:
+async def delete_update_due(conn: Connection, proposal_id: int) -> None:
     """Forget a proposal's pending Update(Question) request (it was sent)."""
     await conn.execute("UPDATE proposals SET update_due_at = NULL WHERE id = ?", (proposal_id,))
 
 
 async def list_proposals_update_due(
-    conn: aiosqlite.Connection, now: float, limit: int = 100
+    conn: Connection, now: float, limit: int = 100
 ) -> list[Proposal]:
     """Proposals whose coalesced Update(Question) is due, oldest request first."""
     rows = await fetchall(
@@ -160,7 +158,7 @@ async def list_proposals_update_due(
     return [p for p in map(_proposal, rows) if p is not None]
 
 
-async def list_delegations_for_group(conn: aiosqlite.Connection, group_id: int) -> list[DelegationRow]:
+async def list_delegations_for_group(conn: Connection, group_id: int) -> list[DelegationRow]:
     """Every delegation in force inside a group (all scopes)."""
     rows = await fetchall(
         conn,

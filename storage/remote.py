@@ -6,9 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import aiosqlite
-
-from storage.db import fetchone
+from storage.db import Connection, fetchone
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,7 +34,7 @@ class RemoteKeyRow:
     fetched_at: float
 
 
-async def put_remote_actor(conn: aiosqlite.Connection, actor: RemoteActor) -> None:
+async def put_remote_actor(conn: Connection, actor: RemoteActor) -> None:
     """Insert or refresh a remote actor."""
     await conn.execute(
         "INSERT INTO remote_actors (id, host, type, preferred_username, inbox, shared_inbox,"
@@ -57,7 +55,7 @@ async def put_remote_actor(conn: aiosqlite.Connection, actor: RemoteActor) -> No
     )
 
 
-async def get_remote_actor(conn: aiosqlite.Connection, actor_id: str) -> RemoteActor | None:
+async def get_remote_actor(conn: Connection, actor_id: str) -> RemoteActor | None:
     """A cached remote actor."""
     row = await fetchone(
         conn,
@@ -70,13 +68,13 @@ async def get_remote_actor(conn: aiosqlite.Connection, actor_id: str) -> RemoteA
     return RemoteActor(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7])
 
 
-async def delete_remote_actor(conn: aiosqlite.Connection, actor_id: str) -> None:
+async def delete_remote_actor(conn: Connection, actor_id: str) -> None:
     """Forget a remote actor and every key it owns."""
     await conn.execute("DELETE FROM remote_keys WHERE owner = ?", (actor_id,))
     await conn.execute("DELETE FROM remote_actors WHERE id = ?", (actor_id,))
 
 
-async def put_remote_key(conn: aiosqlite.Connection, key: RemoteKeyRow) -> None:
+async def put_remote_key(conn: Connection, key: RemoteKeyRow) -> None:
     """Insert or replace a remote public key (only ever from a fetch at its origin)."""
     await conn.execute(
         "INSERT INTO remote_keys (key_id, owner, public_pem, fetched_at) VALUES (?, ?, ?, ?)"
@@ -86,7 +84,7 @@ async def put_remote_key(conn: aiosqlite.Connection, key: RemoteKeyRow) -> None:
     )
 
 
-async def get_remote_key(conn: aiosqlite.Connection, key_id: str) -> RemoteKeyRow | None:
+async def get_remote_key(conn: Connection, key_id: str) -> RemoteKeyRow | None:
     """A cached remote key."""
     row = await fetchone(
         conn,

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import aiosqlite
-
-from storage.db import fetchall, fetchone
+from storage.db import Connection, fetchall, fetchone
 
 
 @dataclass(frozen=True, slots=True)
@@ -17,7 +15,7 @@ class TokenInfo:
 
 
 async def put_token(
-    conn: aiosqlite.Connection, token_hash: str, prefix: str, actor_id: int, created_at: str
+    conn: Connection, token_hash: str, prefix: str, actor_id: int, created_at: str
 ) -> None:
     """Store a new token's hash for a local person."""
     await conn.execute(
@@ -26,13 +24,13 @@ async def put_token(
     )
 
 
-async def get_actor_id_by_token_hash(conn: aiosqlite.Connection, token_hash: str) -> int | None:
+async def get_actor_id_by_token_hash(conn: Connection, token_hash: str) -> int | None:
     """The person a token belongs to."""
     row = await fetchone(conn, "SELECT actor_id FROM api_tokens WHERE token_hash = ?", (token_hash,))
     return int(row[0]) if row else None
 
 
-async def list_tokens(conn: aiosqlite.Connection, actor_id: int) -> list[TokenInfo]:
+async def list_tokens(conn: Connection, actor_id: int) -> list[TokenInfo]:
     """A person's tokens (prefixes only)."""
     rows = await fetchall(
         conn,
@@ -42,7 +40,7 @@ async def list_tokens(conn: aiosqlite.Connection, actor_id: int) -> list[TokenIn
     return [TokenInfo(*row) for row in rows]
 
 
-async def delete_token(conn: aiosqlite.Connection, token_hash: str) -> bool:
+async def delete_token(conn: Connection, token_hash: str) -> bool:
     """Revoke a token; True if it existed."""
     cursor = await conn.execute("DELETE FROM api_tokens WHERE token_hash = ?", (token_hash,))
     return cursor.rowcount > 0

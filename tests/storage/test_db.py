@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.db import Database, StorageError
+from storage.db import Database, StorageError, fetchone
 from storage.migrate import Migration, load_migrations, migrate, schema_version
 
 
@@ -20,11 +20,12 @@ async def open_db(path: Path) -> Database:
 
 async def test_wal_and_synchronous_full(tmp_path: Path) -> None:
     db = await open_db(tmp_path / "x" / "db.sqlite3")
-    async with db.transaction() as conn:
-        mode = await (await conn.execute("PRAGMA journal_mode")).fetchone()
-        sync = await (await conn.execute("PRAGMA synchronous")).fetchone()
-    assert mode[0] == "wal"
-    assert sync[0] == 2  # FULL
+    async with db.transaction() as writer:
+        for conn in (writer, db.reader):
+            mode = await fetchone(conn, "PRAGMA journal_mode")
+            sync = await fetchone(conn, "PRAGMA synchronous")
+            assert mode is not None and mode[0] == "wal"
+            assert sync is not None and sync[0] == 2  # FULL
     await db.close()
 
 
