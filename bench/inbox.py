@@ -62,6 +62,9 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+DELIVERED = web.AppKey("delivered", int)
+
+
 async def actor_server(port: int, keys: list[str], actors: int) -> web.AppRunner:
     base = f"http://127.0.0.1:{port}"
     docs = {}
@@ -89,8 +92,17 @@ async def actor_server(port: int, keys: list[str], actors: int) -> web.AppRunner
             return web.Response(status=404)
         return web.Response(body=doc, content_type="application/activity+json")
 
+    async def inbox(request: web.Request) -> web.Response:
+        # Replies from the node (vote receipts) land here, as at a member's own server.
+        await request.read()
+        app[DELIVERED] += 1
+        return web.Response(status=202)
+
     app = web.Application()
+    app[DELIVERED] = 0
     app.router.add_get("/users/{name}", actor)
+    app.router.add_post("/users/{name}/inbox", inbox)
+    app.router.add_post("/inbox", inbox)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

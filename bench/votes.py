@@ -8,9 +8,10 @@ the node fetches and caches its key; then 10,000 vote Creates in Mastodon's shap
 draft-cavage before the clock starts — are POSTed with 64 concurrent connections. A vote is
 answered 202 only once its leaf is durable. The ballots table is checked afterwards.
 
-Part 2 builds, directly through the repositories, an assembly of 100,000 members (30% delegating
-globally, 20% voting) with one due proposal, and times ``close_due``: the close transaction that
-tallies, signs, stores the decision and queues the final Update and the announcement.
+Part 2 builds, directly through the repositories, an assembly of 100,000 remote members on 500
+servers, their actors cached (30% delegating globally, 20% voting) with one due proposal, and
+times ``close_due``: the close transaction that tallies, signs, stores the decision and queues
+the final Update and the announcement.
 
     python bench/votes.py [--actors 1000] [--proposals 10] [--connections 64] [--roster 100000]
 """
@@ -34,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from inbox import KEYS, actor_server, cached_keys, cpu_seconds, free_port, post_all  # noqa: E402
+from inbox import DELIVERED, KEYS, actor_server, cached_keys, cpu_seconds, free_port, post_all  # noqa: E402
 
 from fedassembly import commands  # noqa: E402
 from fedassembly.clock import iso, now_iso  # noqa: E402
@@ -49,11 +50,13 @@ from storage import ballots as ballot_repo  # noqa: E402
 from storage import delegations as delegation_repo  # noqa: E402
 from storage import members as member_repo  # noqa: E402
 from storage import proposals as proposal_repo  # noqa: E402
+from storage import remote as remote_repo  # noqa: E402
 from storage.ballots import BallotRow  # noqa: E402
 from storage.db import Database  # noqa: E402
 from storage.delegations import StoredDelegation  # noqa: E402
 from storage.members import Member  # noqa: E402
 from storage.proposals import NewProposal  # noqa: E402
+from storage.remote import RemoteActor  # noqa: E402
 
 OPTIONS = ["yes", "no", "abstain"]
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
@@ -112,6 +115,21 @@ async def wait_until_up(base: str) -> None:
     raise SystemExit("the node did not start")
 
 
+async def wait_for_empty_queue(database: Path, deadline: float) -> bool:
+    """Whether the node's delivery queue (read from its file) empties within ``deadline`` seconds."""
+    db = await Database.open(database)
+    try:
+        give_up = time.monotonic() + deadline
+        while time.monotonic() < give_up:
+            row = await db.fetchone("SELECT COUNT(*) FROM deliveries")
+            if row is not None and row[0] == 0:
+                return True
+            await asyncio.sleep(0.1)
+        return False
+    finally:
+        await db.close()
+
+
 async def ingest(args: argparse.Namespace) -> None:
     """Part 1: remote votes per second through a node started as its own process."""
     pems = cached_keys(KEYS)
@@ -166,6 +184,9 @@ async def ingest(args: argparse.Namespace) -> None:
         statuses = await post_all(inbox, requests, args.connections)
         elapsed = time.perf_counter() - started
         server_cpu = cpu_seconds(node.pid) - cpu0
+        drained = await wait_for_empty_queue(database, deadline=120)
+        drain_seconds = time.perf_counter() - started
+        delivered = runner.app[DELIVERED]
     finally:
         node.terminate()
         node.wait(timeout=15)
@@ -180,6 +201,8 @@ async def ingest(args: argparse.Namespace) -> None:
           f"= {accepted / elapsed:,.0f} votes/s ({args.connections} connections; target >= 2,000)")
     print(f"server CPU {server_cpu:.2f} s ({server_cpu / elapsed:.0%} of one core); "
           f"ballots stored: {stored} (expected {args.actors * args.proposals})")
+    print(f"receipts: {delivered} replies delivered; delivery queue "
+          + (f"empty {drain_seconds:.1f} s after the first vote" if drained else "NOT empty after 120 s"))
 
 
 async def close_large(args: argparse.Namespace) -> None:
@@ -193,8 +216,14 @@ async def close_large(args: argparse.Namespace) -> None:
         proposal_url_of = node.urls.proposal
         started = time.perf_counter()
         async with node.db.transaction() as conn:
-            for member in members:
+            for i, member in enumerate(members):
                 await member_repo.put_member(conn, Member(group.id, member, None, False, now_iso()))
+                # A roster's remote actors are cached (adding a member resolves it): the close
+                # reaches each member's server.
+                host = f"remote{i % 500}.example"
+                await remote_repo.put_remote_actor(conn, RemoteActor(
+                    member, host, "Person", f"m{i}", f"{member}/inbox", f"https://{host}/inbox",
+                    {"id": member, "type": "Person", "inbox": f"{member}/inbox"}, time.time()))
             proposal_id = await proposal_repo.put_proposal(conn, NewProposal(
                 group_id=group.id, kind="proposal", title="Pedestrianise the high street?", content="",
                 options=tuple(OPTIONS), method="yesno", threshold="majority", quorum="1/10", area=None,

@@ -112,7 +112,6 @@ def to_ap_public_note(
     published: str,
     *,
     in_reply_to: str | None = None,
-    extra_cc: list[str] | None = None,
 ) -> dict[str, Any]:
     """A public Note attributed to a local actor, addressed to Public and its followers."""
     note: dict[str, Any] = {
@@ -120,7 +119,7 @@ def to_ap_public_note(
         "type": "Note",
         "attributedTo": actor_id,
         "to": [PUBLIC],
-        "cc": [followers, *(extra_cc or [])],
+        "cc": [followers],
         "content": content_html,
         "published": published,
         "url": object_id,

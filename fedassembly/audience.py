@@ -6,10 +6,10 @@ from collections.abc import Iterable
 
 from federation.inbox import host_of
 from storage.follows import Follower
-from storage.remote import RemoteActor
+from storage.remote import Recipient
 
 
-def inbox_targets(followers: Iterable[Follower], direct: Iterable[RemoteActor] = ()) -> list[tuple[str, str]]:
+def inbox_targets(followers: Iterable[Follower], direct: Iterable[Recipient] = ()) -> list[tuple[str, str]]:
     """(inbox, host) pairs: followers through their shared inbox, ``direct`` at their own inbox.
 
     Members who do not follow get the activity at their personal inbox: Mastodon keeps a post
@@ -30,3 +30,15 @@ def inbox_targets(followers: Iterable[Follower], direct: Iterable[RemoteActor] =
         seen.add(actor.inbox)
         targets.append((actor.inbox, host_of(actor.inbox)))
     return targets
+
+
+def update_targets(followers: Iterable[Follower], preferred_inboxes: Iterable[str]) -> list[tuple[str, str]]:
+    """(inbox, host) pairs for an Update of something already delivered: followers' and the
+    ``preferred_inboxes`` of members and voters, each once.
+
+    A receiver applies an Update only to an object it already holds, whoever's inbox it arrives
+    at; Mastodon sends its own poll updates to voters' preferred (shared) inboxes
+    (``DistributePollUpdateWorker``). One POST per server instead of one per member.
+    """
+    inboxes = dict.fromkeys([*(f.shared_inbox or f.inbox for f in followers), *preferred_inboxes])
+    return [(inbox, host_of(inbox)) for inbox in inboxes]

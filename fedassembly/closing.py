@@ -7,9 +7,8 @@ proposals created by another process (the CLI) are seen. Each close is one trans
 first moves the proposal open → closed with a guarded UPDATE: two racing closers, or a restart
 in the middle, publish the decision exactly once, and a withdrawn proposal is never decided.
 Inside the same transaction it reads the roster, the delegations and the ballot log, computes
-the result, signs the decision, and queues the final Update(Question) and the announcement. The
-Update is built here, from the decision's counts and with joined queries, rather than through
-the proposals' per-member path: at 100,000 members that path alone takes seconds.
+the result, signs the decision, and queues the final Update(Question) — with the decision's
+counts — and the announcement.
 """
 
 from __future__ import annotations
@@ -22,15 +21,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fedassembly.activities import activity, to_ap_create, to_ap_public_note
+from fedassembly.activities import to_ap_create, to_ap_public_note
 from fedassembly.audience import inbox_targets
 from fedassembly.clock import now_iso
 from fedassembly.decision import compute_decision, outcome_html
 from fedassembly.governance.lifecycle import is_due_to_close, transition
 from fedassembly.governance.tally import LiveCounts, Result
 from fedassembly.node import Node
-from fedassembly.question import to_ap_question
-from fedassembly.vocab import PUBLIC
+from fedassembly.proposals import queue_question_update
 from federation.proofs import sign_object
 from storage import actors as actor_repo
 from storage import ballots as ballot_repo
@@ -109,29 +107,24 @@ async def _queue_publications(
     node: Node, conn: Connection, group: LocalActor, proposal: Proposal, result: Result,
     decision: dict[str, Any],
 ) -> None:
-    """The final Update(Question) with `closed`, and the Note announcing the outcome."""
+    """The final Update(Question) with `closed`, and the Note announcing the outcome.
+
+    The Update reaches followers, members and voters; the Note, like any post of the assembly,
+    its followers (DESIGN 4). A member who does not follow sees the outcome as the closed poll.
+    """
     group_url = node.urls.actor(group.kind, group.name)
-    remote_members = await decision_repo.list_remote_members(conn, group.id)
+    await queue_question_update(node, conn, proposal, LiveCounts(result.tally, result.turnout))
     followers = await follow_repo.list_followers(conn, group.id)
-    # The Update carries the decision's counts and also reaches voters who left the roster.
-    voters = await decision_repo.list_remote_voters(conn, proposal.id)
-    counts = LiveCounts(result.tally, result.turnout)
-    question = to_ap_question(node.urls, group_url, proposal, counts, [m.id for m in remote_members])
-    update = activity(node.urls.new_activity_id(), "Update", group_url,
-                      {k: v for k, v in question.items() if k != "@context"}, to=[PUBLIC], cc=question["cc"])
-    await outbox_repo.put_activity(conn, update, group.id, public=True, published_at=proposal.closed_at)
-    await outbox_repo.put_deliveries(
-        conn, update["id"], group.id, inbox_targets(followers, [*remote_members, *voters]), time.time())
     note = to_ap_public_note(
         node.urls.new_object_id(), group_url, f"{group_url}/followers",
         outcome_html(proposal.title, decision["fa:outcome"], decision["id"]), proposal.closed_at or now_iso(),
-        in_reply_to=node.urls.proposal(proposal.id), extra_cc=[m.id for m in remote_members],
+        in_reply_to=node.urls.proposal(proposal.id),
     )
     create = to_ap_create(node.urls, note)
     await outbox_repo.put_object(conn, note, group.id, note["published"])
     await outbox_repo.put_activity(conn, create, group.id, public=True, published_at=note["published"])
     await outbox_repo.put_deliveries(
-        conn, create["id"], group.id, inbox_targets(followers, remote_members), time.time())
+        conn, create["id"], group.id, inbox_targets(followers), time.time())
 
 
 async def run_closer(node: Node, stop: asyncio.Event) -> None:

@@ -13,7 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from fedassembly.activities import activity, to_ap_create
-from fedassembly.audience import inbox_targets
+from fedassembly.audience import inbox_targets, update_targets
 from fedassembly.clock import now_iso, parse_iso
 from fedassembly.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from fedassembly.governance import ballot_log
@@ -38,7 +38,6 @@ from storage.actors import LocalActor
 from storage.ballots import BallotRow
 from storage.db import Connection
 from storage.proposals import NewProposal, Proposal
-from storage.remote import RemoteActor
 
 log = logging.getLogger("fedassembly.proposals")
 
@@ -113,22 +112,13 @@ async def my_chain(conn: Connection, proposal: Proposal, member: str) -> list[st
     return list(result.chain(member))
 
 
-async def remote_members(conn: Connection, group_id: int) -> list[RemoteActor]:
-    """The group's remote members whose actor we know (their inbox)."""
-    actors = []
-    for member in await member_repo.list_members(conn, group_id):
-        if member.local_actor_id is None:
-            actor = await remote_repo.get_remote_actor(conn, member.member)
-            if actor is not None:
-                actors.append(actor)
-    return actors
-
-
-async def question_of(node: Node, conn: Connection, proposal: Proposal) -> dict[str, Any]:
-    """The proposal's Question (or score Note) with its current counts."""
+async def question_of(
+    node: Node, conn: Connection, proposal: Proposal, counts: LiveCounts | None = None
+) -> dict[str, Any]:
+    """The proposal's Question (or score Note) with ``counts`` (default: the current ones)."""
     group = await group_of(conn, proposal)
-    members = [m.member for m in await member_repo.list_members(conn, group.id) if m.local_actor_id is None]
-    counts = await current_counts(conn, proposal)
+    members = await member_repo.list_remote_member_ids(conn, group.id)
+    counts = counts if counts is not None else await current_counts(conn, proposal)
     return to_ap_question(node.urls, node.urls.actor(group.kind, group.name), proposal, counts, members)
 
 
@@ -196,7 +186,7 @@ async def create_proposal(
         await outbox_repo.put_object(conn, obj, group.id, proposal.created_at)
         await outbox_repo.put_activity(conn, create, group.id, public=True, published_at=proposal.created_at)
         followers = await follow_repo.list_followers(conn, group.id)
-        targets = inbox_targets(followers, await remote_members(conn, group.id))
+        targets = inbox_targets(followers, await remote_repo.list_roster_recipients(conn, group.id))
         await outbox_repo.put_deliveries(conn, create["id"], group.id, targets, time.time())
     node.delivery_queued()
     return proposal
@@ -212,22 +202,24 @@ async def withdraw_proposal(node: Node, proposal_id: int) -> None:
     node.delivery_queued()
 
 
-async def queue_question_update(node: Node, conn: Connection, proposal_row: Proposal) -> None:
-    """Queue Update(Question) with current counts (``closed`` once ended) to followers, voters
-    and members who do not follow, in the caller's transaction; no ``updated`` is touched."""
+async def queue_question_update(
+    node: Node, conn: Connection, proposal_row: Proposal, counts: LiveCounts | None = None
+) -> None:
+    """Queue Update(Question) with ``counts`` (default: the current ones; ``closed`` once ended)
+    to followers, members and voters, in the caller's transaction; no ``updated`` is touched.
+
+    Members and voters already hold the Question, so their servers' shared inboxes suffice.
+    """
     proposal = await get_proposal(conn, proposal_row.id)
     group = await group_of(conn, proposal)
-    question = await question_of(node, conn, proposal)
+    question = await question_of(node, conn, proposal, counts)
     obj = {k: v for k, v in question.items() if k != "@context"}
     update = activity(
         node.urls.new_activity_id(), "Update", obj["attributedTo"], obj, to=[PUBLIC], cc=obj["cc"]
     )
     await outbox_repo.put_activity(conn, update, group.id, public=True, published_at=now_iso())
-    direct = {actor.id: actor for actor in await remote_members(conn, group.id)}
-    for voter in await ballot_repo.list_latest_ballots(conn, proposal.id):
-        if voter not in direct and (actor := await remote_repo.get_remote_actor(conn, voter)) is not None:
-            direct[voter] = actor
-    targets = inbox_targets(await follow_repo.list_followers(conn, group.id), direct.values())
+    inboxes = await remote_repo.list_preferred_inboxes(conn, group.id, proposal.id)
+    targets = update_targets(await follow_repo.list_followers(conn, group.id), inboxes)
     await outbox_repo.put_deliveries(conn, update["id"], group.id, targets, time.time())
     await proposal_repo.delete_update_due(conn, proposal.id)
 

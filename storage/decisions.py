@@ -7,7 +7,6 @@ import json
 from typing import Any
 
 from storage.db import Connection, fetchall, fetchone
-from storage.remote import RemoteActor
 
 
 async def list_due_proposal_ids(conn: Connection, now: float) -> list[int]:
@@ -48,31 +47,9 @@ async def put_proposal_decided(
     return cursor.rowcount == 1
 
 
-async def list_remote_members(conn: Connection, group_id: int) -> list[RemoteActor]:
-    """The roster's remote members whose actors are cached (where to reach them)."""
-    rows = await fetchall(
-        conn,
-        "SELECT r.id, r.host, r.type, r.preferred_username, r.inbox, r.shared_inbox, r.document,"
-        " r.fetched_at FROM members m JOIN remote_actors r ON r.id = m.member"
-        " WHERE m.group_id = ? AND m.local_actor_id IS NULL",
-        (group_id,),
-    )
-    return [RemoteActor(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), float(r[7])) for r in rows]
-
-
 async def count_activities_of_type(conn: Connection, actor_id: int, type_: str) -> int:
     """How many activities of one type an actor published."""
     row = await fetchone(
         conn, "SELECT COUNT(*) FROM outbox_activities WHERE actor_id = ? AND type = ?", (actor_id, type_)
     )
     return int(row[0]) if row else 0
-
-
-async def list_remote_voters(conn: Connection, proposal_id: int) -> list[RemoteActor]:
-    """The cached remote actors who cast a ballot on a proposal."""
-    rows = await fetchall(
-        conn, "SELECT r.id, r.host, r.type, r.preferred_username, r.inbox, r.shared_inbox, r.document,"
-        " r.fetched_at FROM remote_actors r WHERE r.id IN"
-        " (SELECT DISTINCT voter FROM ballots WHERE proposal_id = ?)", (proposal_id,),
-    )
-    return [RemoteActor(r[0], r[1], r[2], r[3], r[4], r[5], json.loads(r[6]), float(r[7])) for r in rows]

@@ -84,6 +84,14 @@ async def list_member_ids(conn: Connection, group_id: int) -> list[str]:
     return [row[0] for row in rows]
 
 
+async def list_remote_member_ids(conn: Connection, group_id: int) -> list[str]:
+    """The actor IRIs of a group's remote members (sorted by IRI: the key's order, no sort)."""
+    rows = await fetchall(
+        conn, "SELECT member FROM members WHERE group_id = ? AND local_actor_id IS NULL", (group_id,)
+    )
+    return [row[0] for row in rows]
+
+
 async def count_members(conn: Connection, group_id: int) -> int:
     """A group's roster size."""
     row = await fetchone(conn, "SELECT COUNT(*) FROM members WHERE group_id = ?", (group_id,))

@@ -6,7 +6,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from storage.db import Connection, fetchone
+from storage.db import Connection, fetchall, fetchone
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,6 +24,15 @@ class RemoteActor:
     def handle(self) -> str:
         """``@user@host`` when the actor has a username, else its IRI."""
         return f"@{self.preferred_username}@{self.host}" if self.preferred_username else self.id
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """What delivery needs of a remote actor: who, and its inboxes."""
+
+    id: str
+    inbox: str
+    shared_inbox: str | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +75,27 @@ async def get_remote_actor(conn: Connection, actor_id: str) -> RemoteActor | Non
     if row is None:
         return None
     return RemoteActor(row[0], row[1], row[2], row[3], row[4], row[5], json.loads(row[6]), row[7])
+
+
+async def list_roster_recipients(conn: Connection, group_id: int) -> list[Recipient]:
+    """Where to reach a group's remote members whose actors are cached, in one query."""
+    rows = await fetchall(
+        conn, "SELECT r.id, r.inbox, r.shared_inbox FROM members m JOIN remote_actors r ON r.id = m.member"
+        " WHERE m.group_id = ? AND m.local_actor_id IS NULL", (group_id,),
+    )
+    return [Recipient(*row) for row in rows]
+
+
+async def list_preferred_inboxes(conn: Connection, group_id: int, proposal_id: int) -> list[str]:
+    """The distinct preferred (shared, else personal) inboxes of a group's cached remote members
+    and of everyone who voted on one of its proposals: one per server, not one per member."""
+    rows = await fetchall(
+        conn, "SELECT COALESCE(r.shared_inbox, r.inbox) FROM members m"
+        " JOIN remote_actors r ON r.id = m.member WHERE m.group_id = ? AND m.local_actor_id IS NULL"
+        " UNION SELECT COALESCE(r.shared_inbox, r.inbox) FROM remote_actors r WHERE r.id IN"
+        " (SELECT voter FROM ballots WHERE proposal_id = ?)", (group_id, proposal_id),
+    )
+    return [row[0] for row in rows]
 
 
 async def delete_remote_actor(conn: Connection, actor_id: str) -> None:

@@ -117,6 +117,10 @@ async def test_single_choice_closes_on_time_with_delegation_and_a_remote_vote(
     rita = remote.actor("rita")
     await add_members(running, group, [rita.id])
     base = running.base
+    sol = remote.actor("sol")  # follows the assembly without being a member
+    follow = {"@context": "https://www.w3.org/ns/activitystreams", "id": remote.new_id(sol), "type": "Follow",
+              "actor": sol.id, "object": f"{base}/groups/barrio"}
+    assert (await post_signed(f"{base}/groups/barrio/inbox", follow, sol))[0] == 202
     async with running.node.db.transaction() as conn:  # dan lets ben vote for him
         await delegation_repo.put_delegation(conn, StoredDelegation(
             group.id, f"{base}/people/dan", "global", "", f"{base}/people/ben", iso(time.time())))
@@ -167,12 +171,16 @@ async def test_single_choice_closes_on_time_with_delegation_and_a_remote_vote(
     assert receipt["root_hash"] == decision["fa:ballotLog"]["rootHash"]
     assert receipt["tree_size"] == decision["fa:ballotLog"]["size"]
 
-    # rita, a member who does not follow, gets the final Update(Question) and the announcement.
+    # rita, a member who does not follow, gets the final Update(Question) at her server's shared
+    # inbox; the announcement goes to followers (sol), not to every member's own inbox.
     [update] = await remote.wait_for(lambda a: a["type"] == "Update" and "closed" in a["object"])
     assert update["object"]["id"] == proposal_url
+    assert remote.inboxes_of(update["id"]) == ["/inbox"]
     [note] = await remote.wait_for(lambda a: a["type"] == "Create" and a["object"].get("type") == "Note"
                                    and decision["id"] in a["object"]["content"])
     assert "parking" in note["object"]["content"]
+    assert remote.inboxes_of(note["id"]) == ["/inbox"]
+    assert note["object"]["cc"] == [f"{base}/groups/barrio/followers"]
     assert (await running.get_ap(f"{base}/proposals/{proposal_id}"))[1]["closed"]
 
 

@@ -51,6 +51,7 @@ class RemoteServer:
     actors: dict[str, RemoteActor] = field(default_factory=dict)
     received: list[dict[str, Any]] = field(default_factory=list)
     accepted: list[dict[str, Any]] = field(default_factory=list)  # those answered with a 2xx
+    inbox_paths: list[tuple[str, str]] = field(default_factory=list)  # (inbox path, activity id)
     inbox_status: int = 202
     runner: web.AppRunner | None = None
 
@@ -121,9 +122,14 @@ class RemoteServer:
         except ValueError:
             return web.Response(status=400)
         self.received.append(activity)
+        self.inbox_paths.append((request.path, str(activity.get("id"))))
         if 200 <= self.inbox_status < 300:
             self.accepted.append(activity)
         return web.Response(status=self.inbox_status)
+
+    def inboxes_of(self, activity_id: str) -> list[str]:
+        """The inbox paths an activity was POSTed to."""
+        return [path for path, received_id in self.inbox_paths if received_id == activity_id]
 
     def received_of(self, type_: str) -> list[dict[str, Any]]:
         return [a for a in self.received if a.get("type") == type_]
