@@ -301,7 +301,8 @@ def test_recheck_rejects_any_single_alteration(confederation, data) -> None:
     position = counted.position
     choices = ["weight", "roster_size"]
     if rule.name == "proportional":
-        if any(w for _, w in position.tally):
+        # A split changes only if the member carries weight and its proportions change.
+        if counted.weight > 0 and any(w for _, w in position.tally):
             choices.append("tally")
     else:
         choices.append("outcome")
@@ -313,8 +314,10 @@ def test_recheck_rejects_any_single_alteration(confederation, data) -> None:
             counted, position=dataclasses.replace(position, roster_size=position.roster_size + 1)
         )
     elif what == "tally":
-        # Moving weight to an option its split did not give it changes the split.
-        j = data.draw(st.integers(0, len(position.tally) - 1))
+        # Moving weight to an option its split did not give it changes the split (when every
+        # option has some, adding to one of them changes the proportions).
+        empty = [k for k, (_, w) in enumerate(position.tally) if w == 0]
+        j = data.draw(st.sampled_from(empty) if empty else st.integers(0, len(position.tally) - 1))
         tally = tuple(
             (n, w + (1 if k == j else 0) * (sum(x for _, x in position.tally) + 1))
             for k, (n, w) in enumerate(position.tally)
