@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import subprocess
 import sys
@@ -179,11 +180,12 @@ async def ingest(args: argparse.Namespace) -> None:
         print(f"warm-up: {args.actors} actors' keys fetched and cached in {warm_seconds:.1f} s "
               f"({warm.count(202)} accepted)")
         requests = votes(inbox, group_url, remote_base, keys, args.actors, proposal_urls)
-        cpu0 = cpu_seconds(node.pid)
+        cpu0, own0 = cpu_seconds(node.pid), cpu_seconds(os.getpid())
         started = time.perf_counter()
         statuses = await post_all(inbox, requests, args.connections)
         elapsed = time.perf_counter() - started
         server_cpu = cpu_seconds(node.pid) - cpu0
+        own_cpu = cpu_seconds(os.getpid()) - own0
         drained = await wait_for_empty_queue(database, deadline=120)
         drain_seconds = time.perf_counter() - started
         delivered = runner.app[DELIVERED]
@@ -199,7 +201,8 @@ async def ingest(args: argparse.Namespace) -> None:
     accepted = statuses.count(202)
     print(f"votes: {accepted}/{len(statuses)} signed vote Creates accepted in {elapsed:.2f} s "
           f"= {accepted / elapsed:,.0f} votes/s ({args.connections} connections; target >= 2,000)")
-    print(f"server CPU {server_cpu:.2f} s ({server_cpu / elapsed:.0%} of one core); "
+    print(f"server CPU {server_cpu:.2f} s ({server_cpu / elapsed:.0%} of one core), load generator and"
+          f" receipt receiver {own_cpu / elapsed:.0%}; "
           f"ballots stored: {stored} (expected {args.actors * args.proposals})")
     print(f"receipts: {delivered} replies delivered; delivery queue "
           + (f"empty {drain_seconds:.1f} s after the first vote" if drained else "NOT empty after 120 s"))

@@ -230,14 +230,18 @@ async def append_ballot(
     node: Node, conn: Connection, proposal: Proposal, voter: str, ballot: dict[str, Any],
     source: str, activity_id: str | None = None,
 ) -> BallotRow:
-    """Append an accepted ballot as the next leaf and ask for a coalesced count update."""
-    seq = await ballot_repo.count_ballots(conn, proposal.id)
+    """Append an accepted ballot as the next leaf and ask for a coalesced count update.
+
+    ``proposal`` must have been read in this transaction: an update already due is kept as is.
+    """
+    seq = await ballot_repo.get_next_seq(conn, proposal.id)
     received_at = now_iso()
     leaf = ballot_log.leaf_bytes(node.urls.proposal(proposal.id), voter, ballot, seq, received_at)
     row = BallotRow(proposal.id, seq, voter, ballot, received_at, source, activity_id,
                     ballot_log.leaf_hash(leaf).hex())
     await ballot_repo.put_ballot(conn, row)
-    await proposal_repo.put_update_due(conn, proposal.id, time.time() + node.settings.poll_update_seconds)
+    if proposal.update_due_at is None:
+        await proposal_repo.put_update_due(conn, proposal.id, time.time() + node.settings.poll_update_seconds)
     return row
 
 
@@ -260,8 +264,8 @@ async def cast_ballot(
         except GovernanceError as error:
             raise InvalidError(error.reason) from error
         row = await append_ballot(node, conn, proposal, voter, ballot_to_json(ballot), "api")
-        receipt = await receipt_of(conn, row)
-    return row, receipt
+    # Against the tree as committed (this leaf included), read outside the writer's queue.
+    return row, await receipt_of(node.db.reader, row)
 
 
 async def latest_receipt(node: Node, proposal_id: int, person: LocalActor) -> dict[str, Any]:
