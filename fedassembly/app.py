@@ -76,6 +76,7 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
 
         node = await open_node(settings)
         app[NODE] = node
+        app[inbox_routes.OWNER_KINDS] = {}
         app[inbox_routes.VERIFIER] = InboxVerifier(
             base_url=node.urls.base,
             max_body_bytes=settings.max_body_bytes,

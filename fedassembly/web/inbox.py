@@ -18,6 +18,20 @@ from storage import inbox as inbox_repo
 log = logging.getLogger("fedassembly.inbox")
 
 VERIFIER = web.AppKey("inbox_verifier", InboxVerifier)
+# Local actors are never deleted and never change name or kind, so an inbox owner once found
+# stays valid: a busy inbox skips the read (a thread hand-off) on every POST.
+OWNER_KINDS = web.AppKey("inbox_owner_kinds", dict[str, str])
+
+
+async def _owner_kind(request: web.Request, name: str) -> str | None:
+    known = request.app[OWNER_KINDS]
+    kind = known.get(name)
+    if kind is None:
+        actor = await actor_repo.get_actor_by_name(node_of(request).db.reader, name)
+        if actor is None:
+            return None
+        kind = known[name] = actor.kind
+    return kind
 
 
 async def inbox(request: web.Request) -> web.Response:
@@ -27,8 +41,7 @@ async def inbox(request: web.Request) -> web.Response:
     if name is not None:
         section = request.match_info["section"]
         kinds = ("person",) if section == "people" else ("assembly", "council")
-        actor = await actor_repo.get_actor_by_name(node.db.reader, name)
-        if actor is None or actor.kind not in kinds:
+        if await _owner_kind(request, name) not in kinds:
             return _refuse(request, 404, f"no inbox for {section}/{name}")
     try:
         verified = await request.app[VERIFIER].verify(request)
