@@ -196,6 +196,13 @@ async def test_follow_of_unknown_group_is_404(setup) -> None:  # type: ignore[no
     assert await inbox_count(node) == 0
     status, _ = await post_signed(f"{node.base}/groups/nobody/inbox", activity, alice)
     assert status == 404
+    # The inbox remembers owners it found, never absences: once created, the group is reached.
+    await node.group("nobody")
+    status, _ = await post_signed(f"{node.base}/groups/nobody/inbox", activity, alice)
+    assert status == 202
+    assert await inbox_count(node) == 1
+    status, _ = await post_signed(f"{node.base}/people/nobody/inbox", follow(remote, alice, node.base), alice)
+    assert status == 404  # a group's name is no person's inbox
 
 
 async def test_blocked_domain_is_403(setup) -> None:  # type: ignore[no-untyped-def]
