@@ -95,9 +95,10 @@ async def close_proposal(node: Node, proposal_id: int, now: float) -> bool:
             created=closed_at,
         )
         decided_state = transition(closed_state, "decide")
-        await decision_repo.put_proposal_decided(conn, proposal_id, document, computed.ballots_page)
         decided = dataclasses.replace(proposal, state=decided_state, closed_at=closed_at)
         await _queue_publications(node, conn, group, decided, computed.result, document)
+        # Last: any later UPDATE of the row would rewrite the large ballots page stored with it.
+        await decision_repo.put_proposal_decided(conn, proposal_id, document, computed.ballots_page)
     node.delivery_queued()
     log.info("proposal %s decided: %s", proposal_id, document["fa:outcome"]["status"])
     return True

@@ -42,7 +42,7 @@ async def put_proposal_decided(
     cursor = await conn.execute(
         "UPDATE proposals SET state = 'decided', decision = ?, snapshot = ?"
         " WHERE id = ? AND state = 'closed' AND decision IS NULL",
-        (json.dumps(decision), json.dumps(snapshot), proposal_id),
+        (json.dumps(decision), json.dumps(snapshot, separators=(",", ":")), proposal_id),
     )
     return cursor.rowcount == 1
 
