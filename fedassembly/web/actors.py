@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -15,6 +16,7 @@ from storage import actors as actor_repo
 from storage import follows as follow_repo
 from storage import outbox as outbox_repo
 from storage.actors import LocalActor
+from storage.db import Connection
 
 PAGE_SIZE = 50
 _KINDS = {"groups": ("assembly", "council"), "people": ("person",)}
@@ -90,35 +92,39 @@ def ordered_collection(collection_id: str, total: int, page: int | None, items: 
     return doc
 
 
-async def outbox(request: web.Request) -> web.Response:
-    """The actor's public activities, newest first, paged."""
+async def _paged_collection(
+    request: web.Request,
+    name: str,
+    count: Callable[[Connection, int], Awaitable[int]],
+    page_of: Callable[[Connection, int, int, int], Awaitable[list[Any]]],
+) -> web.Response:
+    """An actor's collection ``name``: its size, and one page of items when ``?page=N`` asks."""
     node = node_of(request)
     actor = await _actor_or_404(request)
     page = _page_number(request)
-    collection_id = f"{node.urls.actor(actor.kind, actor.name)}/outbox"
-    total = await outbox_repo.count_public_activities(node.db.reader, actor.id)
-    items: list[Any] = []
-    if page is not None:
-        rows = await outbox_repo.list_public_activities(
-            node.db.reader, actor.id, (page - 1) * PAGE_SIZE, PAGE_SIZE
-        )
-        items = [{k: v for k, v in row.body.items() if k != "@context"} for row in rows]
+    total = await count(node.db.reader, actor.id)
+    items = [] if page is None else await page_of(node.db.reader, actor.id, (page - 1) * PAGE_SIZE, PAGE_SIZE)
+    collection_id = f"{node.urls.actor(actor.kind, actor.name)}/{name}"
     return activity_response(ordered_collection(collection_id, total, page, items))
+
+
+async def _public_activity_page(conn: Connection, actor_id: int, offset: int, limit: int) -> list[Any]:
+    rows = await outbox_repo.list_public_activities(conn, actor_id, offset, limit)
+    return [{k: v for k, v in row.body.items() if k != "@context"} for row in rows]
+
+
+async def outbox(request: web.Request) -> web.Response:
+    """The actor's public activities, newest first, paged."""
+    return await _paged_collection(
+        request, "outbox", outbox_repo.count_public_activities, _public_activity_page
+    )
 
 
 async def followers(request: web.Request) -> web.Response:
     """The actor's followers, paged."""
-    node = node_of(request)
-    actor = await _actor_or_404(request)
-    page = _page_number(request)
-    collection_id = f"{node.urls.actor(actor.kind, actor.name)}/followers"
-    total = await follow_repo.count_followers(node.db.reader, actor.id)
-    items: list[Any] = []
-    if page is not None:
-        items = await follow_repo.list_follower_page(
-            node.db.reader, actor.id, (page - 1) * PAGE_SIZE, PAGE_SIZE
-        )
-    return activity_response(ordered_collection(collection_id, total, page, items))
+    return await _paged_collection(
+        request, "followers", follow_repo.count_followers, follow_repo.list_follower_page
+    )
 
 
 async def following(request: web.Request) -> web.Response:
