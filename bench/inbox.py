@@ -184,7 +184,7 @@ async def main() -> None:
         f'[server]\nport = {node_port}\n[storage]\npath = "{folder / "db.sqlite3"}"\n'
         "[federation]\nallow_private_addresses = true\n"
     )
-    cli = [sys.executable, "-m", "fedassembly.cli"]
+    cli = [sys.executable, "-m", "fedassembly"]
     subprocess.run(
         [*cli, "assembly", "create", "barrio", "--config", str(config)], check=True, capture_output=True
     )

@@ -142,7 +142,7 @@ async def ingest(args: argparse.Namespace) -> None:
     config = folder / "node.toml"
     config.write_text(f'[server]\nport = {node_port}\n[storage]\npath = "{database}"\n'
                       "[federation]\nallow_private_addresses = true\n")
-    cli = [sys.executable, "-m", "fedassembly.cli"]
+    cli = [sys.executable, "-m", "fedassembly"]
     subprocess.run([*cli, "assembly", "create", "barrio", "--config", str(config)],
                    check=True, capture_output=True)
     subprocess.run([*cli, "person", "create", "ana", "--config", str(config)], input=b"correct horse\n",

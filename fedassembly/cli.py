@@ -232,6 +232,3 @@ async def _backup(node: Node, args: argparse.Namespace) -> None:
 
 
 from fedassembly import cli_assemblies  # noqa: E402,F401  (registers member and assembly set)
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -26,7 +26,7 @@ from storage.members import Member
 def cli(config: Path, *args: str, stdin: str = "") -> str:
     """Run a ``fedassembly`` command on the node's database; its stdout."""
     done = subprocess.run(
-        [sys.executable, "-m", "fedassembly.cli", *args, "--config", str(config)],
+        [sys.executable, "-m", "fedassembly", *args, "--config", str(config)],
         input=stdin,
         capture_output=True,
         text=True,

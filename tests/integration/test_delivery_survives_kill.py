@@ -29,7 +29,7 @@ def write_config(folder: Path, port: int) -> Path:
 
 def cli(config: Path, *args: str) -> str:
     done = subprocess.run(
-        [sys.executable, "-m", "fedassembly.cli", *args, "--config", str(config)],
+        [sys.executable, "-m", "fedassembly", *args, "--config", str(config)],
         capture_output=True,
         text=True,
         timeout=60,

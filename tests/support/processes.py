@@ -15,7 +15,7 @@ async def start_serving(config: Path, base: str, log: Path | None = None) -> sub
     """Start ``fedassembly serve --config`` and return once it answers /healthz (its output to ``log``)."""
     output = log.open("ab") if log is not None else subprocess.DEVNULL
     process = subprocess.Popen(
-        [sys.executable, "-m", "fedassembly.cli", "serve", "--config", str(config)],
+        [sys.executable, "-m", "fedassembly", "serve", "--config", str(config)],
         stdout=output,
         stderr=subprocess.STDOUT,
     )
