@@ -10,7 +10,7 @@ The receivers run in a separate process: one asyncio server listening on 1,000 a
 a raw protocol that parses just enough HTTP/1.1 to answer 202 with keep-alive. It verifies
 NOTHING (no signature, no digest, no JSON); it only counts requests.
 
-    python bench/delivery.py [--concurrency 64] [--followers 1000] [--announcements 10]
+    python bench/delivery.py [--concurrency 64] [--followers 1000] [--announcements 10] [--sender-process]
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ from federation.delivery import DeliveryWorker  # noqa: E402
 from federation.fetch import FetchPolicy, SafeFetcher, create_session  # noqa: E402
 from federation.inbox import host_of  # noqa: E402
 from federation.keys import generate_rsa_private_pem, public_pem_of  # noqa: E402
+from federation.posting import LocalPoster  # noqa: E402
+from federation.send_process import ProcessPoster  # noqa: E402
 from storage import actors as actor_repo  # noqa: E402
 from storage import deliveries as delivery_repo  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -171,7 +173,7 @@ async def queue_announcements(db: Database, inboxes: list[str], announcements: i
             await put_deliveries(conn, activity["id"], sender, targets, time.time())
 
 
-async def bench(concurrency: int, followers: int, announcements: int) -> int:
+async def bench(concurrency: int, followers: int, announcements: int, sender_process: bool) -> int:
     receivers = Receivers(followers)
     inboxes = [f"http://{address_of(i)}:{port}/inbox" for i, port in enumerate(receivers.ports)]
     expected = followers * announcements
@@ -181,9 +183,11 @@ async def bench(concurrency: int, followers: int, announcements: int) -> int:
         await queue_announcements(db, inboxes, announcements)
         policy = FetchPolicy(allow_private_addresses=True, user_agent="fedassembly-bench")
         session = create_session(policy, limit=max(256, concurrency * 2))
+        poster = (ProcessPoster(policy, connections=max(256, concurrency * 2)) if sender_process
+                  else LocalPoster(SafeFetcher(session, policy)))
         worker = DeliveryWorker(
             SqliteDeliveryStore(db),
-            SafeFetcher(session, policy),
+            poster,
             StoredSenderKeys(db, BASE),
             concurrency=concurrency,
             first_retry_seconds=30,
@@ -198,6 +202,8 @@ async def bench(concurrency: int, followers: int, announcements: int) -> int:
         wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
         stop.set()
         await task
+        if isinstance(poster, ProcessPoster):
+            await poster.close()
         after = receivers.stats()
         counts = await delivery_repo.count_deliveries(db.reader)
         await session.close()
@@ -206,11 +212,13 @@ async def bench(concurrency: int, followers: int, announcements: int) -> int:
     arrived = int(after["requests"] - before["requests"])
     print(
         f"deliveries      {expected} ({announcements} announcements x {followers} hosts), "
-        f"concurrency {concurrency}"
+        f"concurrency {concurrency}, "
+        + ("signed and sent by the sender process" if sender_process else "signed and sent in-process")
     )
     print(f"wall time       {wall:.2f} s")
     print(f"throughput      {expected / wall:,.0f} signed deliveries/s")
-    print(f"worker CPU      {cpu:.2f} s = {100 * cpu / wall:.0f}% of one core")
+    print(f"worker CPU      {cpu:.2f} s = {100 * cpu / wall:.0f}% of one core"
+          + (" (this process; the sender process not counted)" if sender_process else ""))
     print(
         f"receiver CPU    {after['cpu'] - before['cpu']:.2f} s = "
         f"{100 * (after['cpu'] - before['cpu']) / wall:.0f}% of one core (verifies nothing)"
@@ -231,12 +239,14 @@ def main() -> int:
     parser.add_argument("--concurrency", type=int, default=64, help="delivery.concurrency (default 64)")
     parser.add_argument("--followers", type=int, default=1000, help="followers, one host each")
     parser.add_argument("--announcements", type=int, default=10)
+    parser.add_argument("--sender-process", action="store_true",
+                        help="sign and send in a child process, as `fedassembly serve` does on 2+ cores")
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve_receivers(args.serve))
         return 0
-    return asyncio.run(bench(args.concurrency, args.followers, args.announcements))
+    return asyncio.run(bench(args.concurrency, args.followers, args.announcements, args.sender_process))
 
 
 if __name__ == "__main__":

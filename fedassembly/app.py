@@ -12,7 +12,7 @@ from aiohttp import web
 
 from fedassembly import inbox_create  # noqa: F401  (registers the Create handler)
 from fedassembly.closing import run_closer
-from fedassembly.node import open_node
+from fedassembly.node import connection_limit, open_node
 from fedassembly.poll_updates import run_poll_updates
 from fedassembly.settings import Settings
 from fedassembly.web import actors, api, decisions, discovery, members, proposals
@@ -60,19 +60,25 @@ def add_routes(app: web.Application) -> None:
     decisions.add_routes(app)
 
 
-def build_app(settings: Settings) -> web.Application:
-    """The whole node as an aiohttp application; services start with the app and stop with it."""
+def build_app(settings: Settings, *, sender_process: bool = False) -> web.Application:
+    """The whole node as an aiohttp application; services start with the app and stop with it.
+
+    With ``sender_process``, deliveries are signed and sent by a child process (another core),
+    as ``fedassembly serve`` does on a machine with more than one; tests keep them in-process.
+    """
     # The inbox enforces its own limit while streaming; this caps every other body.
     app = web.Application(middlewares=[api.api_errors], client_max_size=settings.max_body_bytes)
     add_routes(app)
-    app.cleanup_ctx.append(_services(settings))
+    app.cleanup_ctx.append(_services(settings, sender_process))
     return app
 
 
-def _services(settings: Settings):  # type: ignore[no-untyped-def]
+def _services(settings: Settings, sender_process: bool):  # type: ignore[no-untyped-def]
     async def services(app: web.Application) -> AsyncIterator[None]:
         from fedassembly.delivery_store import SqliteDeliveryStore, StoredSenderKeys
         from federation.delivery import DeliveryWorker
+        from federation.posting import LocalPoster, SignedPoster
+        from federation.send_process import ProcessPoster
 
         node = await open_node(settings)
         app[NODE] = node
@@ -83,9 +89,13 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
             blocked_domains=settings.blocked_domains,
             keys=node.remote,
         )
+        poster: SignedPoster = (
+            ProcessPoster(node.fetcher.policy, connections=connection_limit(settings))
+            if sender_process else LocalPoster(node.fetcher)
+        )
         worker = DeliveryWorker(
             SqliteDeliveryStore(node.db),
-            node.fetcher,
+            poster,
             StoredSenderKeys(node.db, node.urls.base),
             concurrency=settings.delivery_concurrency,
             first_retry_seconds=settings.first_retry_seconds,
@@ -111,6 +121,8 @@ def _services(settings: Settings):  # type: ignore[no-untyped-def]
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+            if isinstance(poster, ProcessPoster):
+                await poster.close()
             await node.close()
 
     return services

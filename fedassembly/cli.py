@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import getpass
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable, Coroutine
@@ -147,7 +148,9 @@ def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
 
 async def serve(settings: Settings) -> None:
     """Run the node until SIGINT or SIGTERM."""
-    runner = web.AppRunner(build_app(settings), access_log=None)
+    # Deliveries get a core of their own when there is one to spare.
+    app = build_app(settings, sender_process=(os.cpu_count() or 1) > 1)
+    runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, backlog=1024)
     await site.start()

@@ -58,6 +58,11 @@ async def ensure_instance_actor(db: Database) -> LocalActor:
     return actor
 
 
+def connection_limit(settings: Settings) -> int:
+    """Outgoing connections kept open at most: room for every delivery in flight, and fetches."""
+    return max(256, settings.delivery_concurrency * 2)
+
+
 async def open_node(settings: Settings) -> Node:
     """Open the database (migrating it), the instance actor and the outgoing HTTP machinery."""
     db = await Database.open(settings.storage_path)
@@ -82,7 +87,7 @@ async def open_node(settings: Settings) -> Node:
         max_redirects=5,
         user_agent=f"{USER_AGENT} (+{urls.base})",
     )
-    session = create_session(policy, limit=max(256, settings.delivery_concurrency * 2))
+    session = create_session(policy, limit=connection_limit(settings))
     fetcher = SafeFetcher(session, policy, sign_get=sign_get)
     remote = RemoteDirectory(db, fetcher, time.time)
     return Node(settings, urls, db, session, fetcher, keys, remote, instance)

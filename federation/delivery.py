@@ -23,7 +23,6 @@ unattempted), so a struggling server is not hammered; a 2xx lifts the pause.
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import random as random_module
 import time
@@ -31,8 +30,9 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from federation.fetch import FetchError, ForbiddenAddressError, InvalidURLError, SafeFetcher
+from federation.fetch import FetchError, ForbiddenAddressError, InvalidURLError
 from federation.ports import DeliveryJob, DeliveryStore, SenderKeys
+from federation.posting import SignedPoster
 from federation.retry import (
     JobState,
     Outcome,
@@ -44,11 +44,9 @@ from federation.retry import (
     settle,
     transition,
 )
-from federation.signatures import sign_request
 
 log = logging.getLogger("federation.delivery")
 
-CONTENT_TYPE = "application/activity+json"
 # Jobs queued by another process (the CLI) are not signalled to us: look at least this often.
 MAX_IDLE_SECONDS = 1.0
 # Floor on an idle sleep, so a due time a hair in the past cannot turn the feeder into a spin.
@@ -120,7 +118,7 @@ class DeliveryWorker:
     def __init__(
         self,
         store: DeliveryStore,
-        fetcher: SafeFetcher,
+        poster: SignedPoster,
         keys: SenderKeys,
         *,
         concurrency: int,
@@ -133,7 +131,7 @@ class DeliveryWorker:
         if concurrency < 1 or max_attempts < 1 or first_retry_seconds <= 0 or lease_seconds <= 0:
             raise ValueError("concurrency and max_attempts >= 1, first_retry and lease > 0")
         self._store = store
-        self._fetcher = fetcher
+        self._poster = poster
         self._keys = keys
         self._concurrency = concurrency
         self._first_retry = first_retry_seconds
@@ -171,7 +169,7 @@ class DeliveryWorker:
             await self._feed(stop, backlog, in_flight)
             if in_flight:
                 # A send is bounded by the fetch timeout; give the last ones that long to land.
-                await asyncio.wait(in_flight, timeout=self._fetcher.policy.timeout_seconds)
+                await asyncio.wait(in_flight, timeout=self._poster.timeout_seconds)
         finally:
             watcher.cancel()
             for task in in_flight:
@@ -252,24 +250,7 @@ class DeliveryWorker:
         """POST the signed activity and say what came of it."""
         try:
             key_id, private_key = await self._keys.key_for(job.sender_id)
-            headers = {"content-type": CONTENT_TYPE}
-            # An RSA signature costs ~0.3 ms of CPU and OpenSSL releases the GIL while it works:
-            # in a thread it runs on another core, and a fan-out to a thousand inboxes does not
-            # stall the inbox that shares this event loop.
-            headers.update(
-                await asyncio.to_thread(
-                    functools.partial(
-                        sign_request,
-                        method="POST",
-                        url=job.inbox,
-                        headers=headers,
-                        body=job.body,
-                        key_id=key_id,
-                        private_key=private_key,
-                    )
-                )
-            )
-            result = await self._fetcher.post(job.inbox, job.body, headers)
+            result = await self._poster.post_signed(job.inbox, job.body, key_id, private_key)
         except _FINAL_FETCH_ERRORS as error:
             return _Attempt("final", None, None, f"refused: {error}")
         except FetchError as error:

@@ -27,6 +27,7 @@ from federation.delivery import DeliveryWorker
 from federation.fetch import FetchPolicy, SafeFetcher, create_session
 from federation.inbox import host_of
 from federation.keys import generate_rsa_private_pem, load_public_key, public_pem_of
+from federation.posting import LocalPoster
 from federation.signatures import SignatureError, signature_key_id, verify_request
 from storage import actors as actor_repo
 from storage import deliveries as delivery_repo
@@ -152,7 +153,7 @@ async def make_worker(db: Database) -> AsyncIterator[Callable[..., DeliveryWorke
         settings = {"concurrency": 4, "first_retry_seconds": FIRST_RETRY, "max_attempts": 16} | options
         return DeliveryWorker(
             SqliteDeliveryStore(db),
-            SafeFetcher(session, policy),
+            LocalPoster(SafeFetcher(session, policy)),
             StoredSenderKeys(db, BASE),
             concurrency=int(settings["concurrency"]),
             first_retry_seconds=float(settings["first_retry_seconds"]),
