@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import itertools
+import os
 import re
-import uuid
+import time
 from dataclasses import dataclass
 
 NAME_PATTERN = re.compile(r"^[a-z0-9_]{1,30}$")
 RESERVED_NAMES = frozenset({"actor", "inbox", "api", "ns", "people", "groups"})
+
+
+# Ids are names, not secrets (what is not public is never served at its id). Time first, so new
+# rows land at the end of the id indexes instead of on random pages of them; unique by a prefix
+# drawn once per process (the CLI and the node mint ids side by side) and a counter.
+_PROCESS_PREFIX = os.urandom(5).hex()
+_COUNTER = itertools.count()
+
+
+def fresh_id() -> str:
+    """A new id for something we publish: time-ordered, unique across processes and restarts."""
+    return f"{time.time_ns():x}{_PROCESS_PREFIX}{next(_COUNTER):x}"
 
 
 def is_valid_name(name: str) -> bool:
@@ -46,11 +60,11 @@ class Urls:
 
     def new_activity_id(self) -> str:
         """A fresh dereferenceable id for an activity we publish."""
-        return f"{self.base}/activities/{uuid.uuid4().hex}"
+        return f"{self.base}/activities/{fresh_id()}"
 
     def new_object_id(self) -> str:
         """A fresh dereferenceable id for an object we create."""
-        return f"{self.base}/objects/{uuid.uuid4().hex}"
+        return f"{self.base}/objects/{fresh_id()}"
 
     def proposal(self, proposal_id: int) -> str:
         return f"{self.base}/proposals/{proposal_id}"
