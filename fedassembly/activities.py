@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 from typing import Any
 
 from fedassembly.urls import Urls
@@ -85,6 +86,18 @@ def activity(
         doc["published"] = published
     doc["object"] = obj
     return doc
+
+
+_CONTEXT_JSON = json.dumps(CONTEXT)
+
+
+def activity_json(doc: dict[str, Any]) -> str:
+    """``json.dumps(doc)``, with our context serialized once: it is most of a small activity's
+    bytes and three quarters of the time to write it (a vote receipt per vote)."""
+    if doc.get("@context") is not CONTEXT:
+        return json.dumps(doc)
+    rest = json.dumps({key: value for key, value in doc.items() if key != "@context"})
+    return '{"@context": ' + _CONTEXT_JSON + (", " + rest[1:] if rest != "{}" else "}")
 
 
 def to_ap_accept(urls: Urls, group_id: str, follow: dict[str, Any]) -> dict[str, Any]:

@@ -15,7 +15,7 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from fedassembly.activities import activity
+from fedassembly.activities import activity, activity_json
 from fedassembly.clock import now_iso
 from fedassembly.group_settings import group_setting
 from fedassembly.inbox_handlers import Delivery
@@ -153,7 +153,9 @@ async def _reply(
     create = activity(
         node.urls.new_activity_id(), "Create", group_id, note, to=[voter.id], published=published
     )
-    await outbox_repo.put_activity(conn, create, group.id, public=False, published_at=published)
+    await outbox_repo.put_activity(
+        conn, create, group.id, public=False, published_at=published, body=activity_json(create)
+    )
     target = [(voter.inbox, host_of(voter.inbox))]
     await outbox_repo.put_deliveries(conn, create["id"], group.id, target, time.time())
     node.delivery_queued()

@@ -26,12 +26,14 @@ async def put_activity(
     actor_id: int,
     public: bool,
     published_at: str,
+    body: str | None = None,
 ) -> None:
-    """Store an activity a local actor publishes (served at its id, listed in its outbox)."""
+    """Store an activity a local actor publishes (served at its id, listed in its outbox);
+    ``body`` is its JSON when the caller has it already."""
     await conn.execute(
         "INSERT INTO outbox_activities (id, actor_id, type, public, body, published_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
-        (activity["id"], actor_id, activity["type"], int(public), json.dumps(activity), published_at),
+        (activity["id"], actor_id, activity["type"], int(public), body or json.dumps(activity), published_at),
     )
 
 
