@@ -99,7 +99,11 @@ class _Batcher:
 
     def _flush(self) -> None:
         items, self._items = self._items, []
-        self._write(_frame(items))
+        try:
+            self._write(_frame(items))
+        except (RuntimeError, ConnectionError) as error:  # the other side is gone
+            # Its reader sees the end of the pipe and fails whatever was waiting on this frame.
+            log.warning("sender pipe closed, %d item(s) not written: %s", len(items), error)
 
 
 # --- the parent's side ----------------------------------------------------------------------
