@@ -202,8 +202,7 @@ async def bench(concurrency: int, followers: int, announcements: int, sender_pro
         wall, cpu = time.perf_counter() - started, cpu_seconds() - cpu_started
         stop.set()
         await task
-        if isinstance(poster, ProcessPoster):
-            await poster.close()
+        await poster.close()
         after = receivers.stats()
         counts = await delivery_repo.count_deliveries(db.reader)
         await session.close()

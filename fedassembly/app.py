@@ -121,8 +121,7 @@ def _services(settings: Settings, sender_process: bool):  # type: ignore[no-unty
             for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
-            if isinstance(poster, ProcessPoster):
-                await poster.close()
+            await poster.close()
             await node.close()
 
     return services

@@ -25,6 +25,10 @@ class SignedPoster(Protocol):
         """The inbox's answer; FetchError when there was none (or the URL was refused)."""
         ...
 
+    async def close(self) -> None:
+        """Release what the poster holds (the worker has finished sending)."""
+        ...
+
 
 async def sign_and_post(
     fetcher: SafeFetcher, inbox: str, body: bytes, key_id: str, private_key: PrivateKey
@@ -56,3 +60,6 @@ class LocalPoster:
 
     async def post_signed(self, inbox: str, body: bytes, key_id: str, private_key: PrivateKey) -> PostResult:
         return await sign_and_post(self._fetcher, inbox, body, key_id, private_key)
+
+    async def close(self) -> None:
+        """Nothing to release: the fetcher's session belongs to its owner."""
