@@ -13,11 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import rfc8785
-
 from fedassembly.clock import iso
 from fedassembly.governance.ballot_log import MerkleTree
 from fedassembly.governance.ballots import Ballot, ballot_from_json
+from fedassembly.governance.canonical import canonical_json
 from fedassembly.governance.delegation import Delegation, delegation_to_json
 from fedassembly.governance.tally import Result, decide, result_to_json
 from fedassembly.proposals import spec_of
@@ -69,7 +68,7 @@ def delegations_from_snapshot(snapshot: Iterable[dict[str, Any]]) -> list[Delega
 
 def delegation_digest(snapshot: list[dict[str, Any]]) -> str:
     """`fa:delegationDigest`: SHA-256 hex of the RFC 8785 JSON of the delegation snapshot."""
-    return hashlib.sha256(rfc8785.dumps(snapshot)).hexdigest()
+    return hashlib.sha256(canonical_json(snapshot)).hexdigest()
 
 
 def counted_ballots(

@@ -4,7 +4,7 @@ Leaf hash SHA-256(0x00 ‖ leaf), node hash SHA-256(0x01 ‖ left ‖ right), th
 SHA-256(""). A close builds one `MerkleTree` from all leaf hashes and keeps every level, so the
 root and each voter's audit path are read off without rehashing: level k+1 pairs up level k, and
 an unpaired last node is carried up unchanged, which yields exactly RFC 9162's left-balanced tree.
-Pure: hashlib and rfc8785 only.
+Pure: hashlib and canonical JSON only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import hashlib
 from collections.abc import Sequence
 from typing import Any
 
-import rfc8785
+from fedassembly.governance.canonical import canonical_json
 
 EMPTY_ROOT = hashlib.sha256(b"").digest()
 _HASH_SIZE = 32
@@ -21,7 +21,7 @@ _HASH_SIZE = 32
 
 def leaf_bytes(proposal: str, voter: str, ballot: dict[str, Any], seq: int, received_at: str) -> bytes:
     """Return a ballot's leaf: the RFC 8785 JSON of {proposal, voter, ballot, seq, received_at}."""
-    return rfc8785.dumps(
+    return canonical_json(
         {
             "proposal": proposal,
             "voter": voter,
