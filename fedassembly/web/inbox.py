@@ -14,6 +14,7 @@ from fedassembly.web.common import node_of
 from federation.inbox import InboxError, InboxVerifier
 from storage import actors as actor_repo
 from storage import inbox as inbox_repo
+from storage.db import Connection
 
 log = logging.getLogger("fedassembly.inbox")
 
@@ -65,12 +66,15 @@ async def inbox(request: web.Request) -> web.Response:
         delivery = await prepare(node, verified)
     except RemoteActorError as error:
         return _refuse(request, 401, f"sender unavailable: {error}")
+
+    async def record_and_handle(conn: Connection) -> tuple[bool, str]:
+        fresh = await inbox_repo.put_inbox_activity(
+            conn, activity["id"], verified.actor, activity["type"], verified.body.decode(), time.time()
+        )
+        return fresh, await handle(delivery, conn) if fresh else "duplicate: already handled"
+
     try:
-        async with node.db.transaction() as conn:
-            fresh = await inbox_repo.put_inbox_activity(
-                conn, activity["id"], verified.actor, activity["type"], verified.body.decode(), time.time()
-            )
-            outcome = await handle(delivery, conn) if fresh else "duplicate: already handled"
+        fresh, outcome = await node.db.run(record_and_handle)
     except HandlerError as error:
         return _refuse(request, error.status, error.reason)
     if fresh:

@@ -115,3 +115,69 @@ async def test_appended_rows_commit_with_units_and_duplicates_are_ignored(tmp_pa
     with sqlite3.connect(tmp_path / "db.sqlite3") as plain:
         assert plain.execute("SELECT COUNT(*) FROM inbox_activities").fetchone()[0] == 50
         assert plain.execute("SELECT COUNT(*) FROM local_actors").fetchone()[0] == 20
+
+
+async def test_run_units_drain_into_one_commit_and_a_failing_one_rolls_back_alone(tmp_path: Path) -> None:
+    db = await open_db(tmp_path / "db.sqlite3")
+    commits: list[str] = []
+    db._raw_writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+
+    def insert(i: int):  # type: ignore[no-untyped-def]
+        async def unit(conn):  # type: ignore[no-untyped-def]
+            await conn.execute(
+                "INSERT INTO local_actors (name, kind, created_at) VALUES (?, 'person', 'now')", (f"p{i}",)
+            )
+            if i == 7:
+                raise ValueError("unit 7 fails after its insert")
+            return i * 10
+
+        return db.run(unit)
+
+    async def with_body() -> None:
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO local_actors (name, kind, created_at) VALUES ('w', 'person', 'now')")
+
+    results = await asyncio.gather(*(insert(i) for i in range(40)), with_body(), return_exceptions=True)
+    assert results[:7] == [i * 10 for i in range(7)] and results[8:40] == [i * 10 for i in range(8, 40)]
+    assert isinstance(results[7], ValueError) and results[40] is None
+    assert len(commits) <= 2  # forty drained units and a with-body unit: one or two fsyncs, not 41
+    await db.close()
+    with sqlite3.connect(tmp_path / "db.sqlite3") as plain:
+        names = {row[0] for row in plain.execute("SELECT name FROM local_actors")}
+    assert names == {f"p{i}" for i in range(40) if i != 7} | {"w"}
+
+
+async def test_run_answers_only_once_durable_and_a_failed_commit_fails_every_unit(tmp_path: Path) -> None:
+    db = await open_db(tmp_path / "db.sqlite3")
+    seen: list[object] = []
+
+    async def unit(conn):  # type: ignore[no-untyped-def]
+        await conn.execute("INSERT INTO local_actors (name, kind, created_at) VALUES ('x', 'person', 'now')")
+        return "done"
+
+    # A reader outside the writer sees the row as soon as run() returns.
+    assert await db.run(unit) == "done"
+    row = await db.fetchone("SELECT COUNT(*) FROM local_actors WHERE name = 'x'")
+    assert row is not None and row[0] == 1
+
+    async def deferred_violation(conn):  # type: ignore[no-untyped-def]
+        # A deferred foreign key fails only at COMMIT: every unit of the batch must learn it.
+        await conn.execute("PRAGMA defer_foreign_keys = ON")
+        await conn.execute(
+            "INSERT INTO members (group_id, member, added_at) VALUES (999, 'a', 'now')"
+        )
+        seen.append("ran")
+
+    async def innocent(conn):  # type: ignore[no-untyped-def]
+        await conn.execute("INSERT INTO local_actors (name, kind, created_at) VALUES ('y', 'person', 'now')")
+
+    results = await asyncio.gather(db.run(deferred_violation), db.run(innocent), return_exceptions=True)
+    assert seen == ["ran"]
+    assert all(isinstance(result, StorageError) for result in results), results
+    row = await db.fetchone("SELECT COUNT(*) FROM local_actors WHERE name = 'y'")
+    assert row is not None and row[0] == 0
+    # The writer goes on after a failed commit.
+    await db.run(innocent)
+    row = await db.fetchone("SELECT COUNT(*) FROM local_actors WHERE name = 'y'")
+    assert row is not None and row[0] == 1
+    await db.close()
