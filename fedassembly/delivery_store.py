@@ -10,7 +10,7 @@ from fedassembly.urls import Urls
 from federation.keys import PrivateKey, load_private_key
 from storage import actors as actor_repo
 from storage import deliveries as delivery_repo
-from storage.db import Database
+from storage.db import Database, WriterConnection
 from storage.deliveries import DeliveryJob
 
 
@@ -30,14 +30,17 @@ class SqliteDeliveryStore:
         # write lock (nor an fsync) from the CLI and the inbox.
         if not await delivery_repo.has_due_deliveries(self._db.reader, now):
             return []
-        async with self._db.transaction() as conn:
-            return await delivery_repo.claim_due_deliveries(conn, now, lease_until, limit)
+        return await self._db.run(
+            lambda conn: delivery_repo.claim_due_deliveries(conn, now, lease_until, limit)
+        )
 
     async def record_delivered(self, ids: Collection[int], hosts: Collection[str]) -> None:
         """Delete jobs answered with a 2xx and lift their hosts' pauses."""
-        async with self._db.transaction() as conn:
+        async def delete(conn: WriterConnection) -> None:
             await delivery_repo.delete_deliveries(conn, ids)
             await delivery_repo.clear_hosts(conn, hosts)
+
+        await self._db.run(delete)
 
     async def record_retry(
         self,
@@ -51,25 +54,24 @@ class SqliteDeliveryStore:
         now: float,
     ) -> None:
         """Reschedule a failed job and, if asked, pause its host (never past a running pause's end)."""
-        async with self._db.transaction() as conn:
+        async def reschedule(conn: WriterConnection) -> None:
             await delivery_repo.reschedule_delivery(conn, job_id, attempts, next_attempt_at, error)
             if pause_host_until is not None:
                 await delivery_repo.put_host_pause(conn, host, pause_host_until, now)
 
+        await self._db.run(reschedule)
+
     async def record_final(self, job_id: int, attempts: int, error: str) -> None:
         """Keep a job as dead with its last error."""
-        async with self._db.transaction() as conn:
-            await delivery_repo.kill_delivery(conn, job_id, attempts, error)
+        await self._db.run(lambda conn: delivery_repo.kill_delivery(conn, job_id, attempts, error))
 
     async def release(self, ids: Collection[int]) -> None:
         """Hand jobs back unattempted."""
-        async with self._db.transaction() as conn:
-            await delivery_repo.release_deliveries(conn, ids)
+        await self._db.run(lambda conn: delivery_repo.release_deliveries(conn, ids))
 
     async def release_leases(self) -> None:
         """Drop every lease (called as the only worker starts)."""
-        async with self._db.transaction() as conn:
-            await delivery_repo.release_all_leases(conn)
+        await self._db.run(delivery_repo.release_all_leases)
 
     async def next_due_at(self) -> float | None:
         """When a job can next be claimed; None when nothing is pending."""

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from federation.fetch import FetchNetworkError, FetchPolicy, ForbiddenAddressError
 from federation.keys import generate_rsa_private_pem, load_private_key, load_public_key, public_pem_of
-from federation.send_process import ProcessPoster
+from federation.send_process import SENDER_NICENESS, ProcessPoster
 from federation.signatures import SignatureError, signature_key_id, verify_request
 
 KEYS = {f"http://node.test/groups/g{i}#main-key": generate_rsa_private_pem() for i in range(2)}
@@ -111,12 +111,15 @@ async def test_a_killed_child_fails_what_it_held_and_is_replaced(inbox: Inbox) -
         await sender.close()
 
 
-async def test_close_lets_the_child_exit(inbox: Inbox) -> None:
+async def test_the_child_runs_nicer_and_close_lets_it_exit(inbox: Inbox) -> None:
     sender = poster()
     key_id, pem = next(iter(KEYS.items()))
     await sender.post_signed(inbox.url, b"{}", key_id, load_private_key(pem))
     pid = sender.pid
     assert pid is not None
+    # Deliveries yield the CPU to the inbox: the child runs nicer than its parent.
+    expected = min(19, os.getpriority(os.PRIO_PROCESS, 0) + SENDER_NICENESS)
+    assert os.getpriority(os.PRIO_PROCESS, pid) == expected
     await sender.close()
     assert sender.pid is None
     with pytest.raises(ProcessLookupError):

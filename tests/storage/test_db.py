@@ -135,7 +135,9 @@ async def test_run_units_drain_into_one_commit_and_a_failing_one_rolls_back_alon
 
     async def with_body() -> None:
         async with db.transaction() as conn:
-            await conn.execute("INSERT INTO local_actors (name, kind, created_at) VALUES ('w', 'person', 'now')")
+            await conn.execute(
+                "INSERT INTO local_actors (name, kind, created_at) VALUES ('w', 'person', 'now')"
+            )
 
     results = await asyncio.gather(*(insert(i) for i in range(40)), with_body(), return_exceptions=True)
     assert results[:7] == [i * 10 for i in range(7)] and results[8:40] == [i * 10 for i in range(8, 40)]
