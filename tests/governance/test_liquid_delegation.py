@@ -225,6 +225,18 @@ def test_counted_plus_not_counted_is_the_roster(assembly) -> None:
 
 
 @given(assemblies())
+def test_result_mappings_items_and_membership_agree_with_lookups(assembly) -> None:
+    members, delegations, voters, area = assembly
+    result = resolve(delegations, voters, members, "p", area)
+    for mapping in (result.cast_by, result.reason, result.next_hop, result.weight):
+        keys = list(mapping)
+        assert list(mapping.items()) == [(key, mapping[key]) for key in keys]
+        assert len(keys) == len(set(keys)) == len(mapping)
+        for someone in [*members, OUTSIDER, *voters]:
+            assert (someone in mapping) == (someone in keys)
+
+
+@given(assemblies())
 def test_a_direct_voter_is_represented_by_nobody_else(assembly) -> None:
     members, delegations, voters, area = assembly
     result = resolve(delegations, voters, members, "p", area)
