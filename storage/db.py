@@ -222,7 +222,10 @@ class Database:
         try:
             async with self._lock:
                 batch = await self._open_batch()
-                while self._queued:
+                # The units queued by now. Any that arrive while one of them waits go to the
+                # next batch, as with-body units do once a batch's commit is queued: no batch
+                # grows without end while its fsync waits.
+                for _ in range(len(self._queued)):
                     unit, future = self._queued.popleft()
                     if not future.cancelled():  # a caller gone before its turn: nothing to do
                         await self._apply(batch, unit, future)
@@ -235,6 +238,8 @@ class Database:
                 raise
         finally:
             self._drainer = None
+            if self._queued:
+                self._drainer = asyncio.get_running_loop().create_task(self._drain())
 
     async def _apply(self, batch: _Batch, unit: Unit[Any], future: asyncio.Future[Any]) -> None:
         self._savepoint += 1

@@ -183,3 +183,36 @@ async def test_run_answers_only_once_durable_and_a_failed_commit_fails_every_uni
     row = await db.fetchone("SELECT COUNT(*) FROM local_actors WHERE name = 'y'")
     assert row is not None and row[0] == 1
     await db.close()
+
+
+async def test_units_queued_while_a_unit_waits_go_to_the_next_batch(tmp_path: Path) -> None:
+    db = await open_db(tmp_path / "db.sqlite3")
+    commits: list[str] = []
+    db._raw_writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    release = asyncio.Event()
+    order: list[str] = []
+
+    def insert(name: str, wait: bool = False):  # type: ignore[no-untyped-def]
+        async def unit(conn):  # type: ignore[no-untyped-def]
+            if wait:
+                await release.wait()
+            await conn.execute(
+                "INSERT INTO local_actors (name, kind, created_at) VALUES (?, 'person', 'now')", (name,)
+            )
+            order.append(f"{name}:{len(commits)}")
+
+        return db.run(unit)
+
+    try:
+        slow = asyncio.ensure_future(insert("slow", wait=True))
+        await asyncio.sleep(0.05)  # the drain holds the batch open, waiting on the slow unit
+        late = asyncio.ensure_future(insert("late"))
+        await asyncio.sleep(0.05)
+        assert order == []
+        release.set()
+        await asyncio.gather(slow, late)
+        # The late unit ran only after the slow one's batch committed.
+        assert order == ["slow:0", "late:1"] and len(commits) == 2
+    finally:
+        release.set()
+        await db.close()
