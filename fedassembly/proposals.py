@@ -250,7 +250,8 @@ async def cast_ballot(
 ) -> tuple[BallotRow, dict[str, Any]]:
     """A local member's ballot, replacing their earlier one; the leaf and its receipt."""
     voter = node.urls.actor("person", person.name)
-    async with node.db.transaction() as conn:
+
+    async def cast(conn: Connection) -> BallotRow:
         proposal = await get_proposal(conn, proposal_id)
         if await member_repo.get_local_member(conn, proposal.group_id, person.id) is None:
             raise ForbiddenError(f"{person.name} is not a member of this assembly")
@@ -263,7 +264,9 @@ async def cast_ballot(
             validate_ballot(spec, ballot)
         except GovernanceError as error:
             raise InvalidError(error.reason) from error
-        row = await append_ballot(node, conn, proposal, voter, ballot_to_json(ballot), "api")
+        return await append_ballot(node, conn, proposal, voter, ballot_to_json(ballot), "api")
+
+    row = await node.db.run(cast)
     # Against the tree as committed (this leaf included), read outside the writer's queue.
     return row, await receipt_of(node.db.reader, row)
 
