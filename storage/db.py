@@ -106,6 +106,11 @@ def _connect_writer(path: Path) -> sqlite3.Connection:
     return conn
 
 
+# Units never nest (each holds the writer lock), so one savepoint name serves them all and its
+# statements stay prepared in the connection's cache: a name per unit cost two prepares a unit.
+_BEGIN_UNIT, _UNDO_UNIT, _END_UNIT = "SAVEPOINT unit", "ROLLBACK TO unit", "RELEASE unit"
+
+
 @dataclass(slots=True)
 class _Batch:
     done: asyncio.Future[None]
@@ -136,7 +141,6 @@ class Database:
         self._reader = reader
         self._lock = asyncio.Lock()
         self._batch: _Batch | None = None
-        self._savepoint = 0
         self._queued: deque[tuple[Unit[Any], asyncio.Future[Any]]] = deque()
         self._drainer: asyncio.Task[None] | None = None
 
@@ -194,16 +198,13 @@ class Database:
         """Run the body as one atomic unit; return only once it is durably committed."""
         async with self._lock:
             batch = await self._open_batch()
-            self._savepoint += 1
-            name = f"u{self._savepoint}"
-            await self._writer.execute(f"SAVEPOINT {name}")
+            self._raw_writer.execute(_BEGIN_UNIT)
             try:
                 yield self._writer
             except BaseException:
-                await self._writer.execute(f"ROLLBACK TO {name}")
-                await self._writer.execute(f"RELEASE {name}")
+                self._undo_unit()
                 raise
-            await self._writer.execute(f"RELEASE {name}")
+            self._raw_writer.execute(_END_UNIT)
         await asyncio.shield(batch.done)
 
     async def run(self, unit: Unit[T]) -> T:
@@ -242,21 +243,22 @@ class Database:
                 self._drainer = asyncio.get_running_loop().create_task(self._drain())
 
     async def _apply(self, batch: _Batch, unit: Unit[Any], future: asyncio.Future[Any]) -> None:
-        self._savepoint += 1
-        name = f"u{self._savepoint}"
-        await self._writer.execute(f"SAVEPOINT {name}")
+        self._raw_writer.execute(_BEGIN_UNIT)
         try:
             result = await unit(self._writer)
         except BaseException as error:
-            await self._writer.execute(f"ROLLBACK TO {name}")
-            await self._writer.execute(f"RELEASE {name}")
+            self._undo_unit()
             if not future.cancelled():
                 future.set_exception(error if isinstance(error, Exception) else StorageError(repr(error)))
             if not isinstance(error, Exception):
                 raise
             return
-        await self._writer.execute(f"RELEASE {name}")
+        self._raw_writer.execute(_END_UNIT)
         batch.results.append((future, result))
+
+    def _undo_unit(self) -> None:
+        self._raw_writer.execute(_UNDO_UNIT)
+        self._raw_writer.execute(_END_UNIT)
 
     async def _commit_batch(self, batch: _Batch) -> None:
         async with self._lock:
