@@ -14,7 +14,7 @@ process and this process is printed. The ballots table is checked afterwards.
 Part 2 builds, directly through the repositories, an assembly of 100,000 remote members on 500
 servers, their actors cached (30% delegating globally, 20% voting) with one due proposal, and
 times ``close_due``: the close transaction that tallies, signs, stores the decision and queues
-the final Update and the announcement.
+the final Update and the announcement. The garbage collector is set as ``fedassembly serve`` sets it.
 
     python bench/votes.py [--actors 1000] [--proposals 10] [--connections 64] [--roster 100000]
 """
@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from inbox import DELIVERED, KEYS, actor_server, cached_keys, cpu_seconds, free_port, post_all  # noqa: E402
 
 from fedassembly import commands  # noqa: E402
-from fedassembly.cli import run_event_loop  # noqa: E402
+from fedassembly.cli import run_event_loop, settle_garbage_collector  # noqa: E402
 from fedassembly.clock import iso, now_iso  # noqa: E402
 from fedassembly.closing import close_due  # noqa: E402
 from fedassembly.governance import ballot_log  # noqa: E402
@@ -265,6 +265,7 @@ async def close_large(args: argparse.Namespace) -> None:
               f"in {time.perf_counter() - started:.1f} s")
         proposal = await proposal_repo.get_proposal_by_id(node.db.reader, proposal_id)
         assert proposal is not None
+        settle_garbage_collector()  # as `fedassembly serve` does once started
         started = time.perf_counter()
         decided = await close_due(node, proposal.closes_at)
         elapsed = time.perf_counter() - started

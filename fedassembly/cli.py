@@ -147,7 +147,7 @@ def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
         uvloop.run(main)
 
 
-def _settle_garbage_collector() -> None:
+def settle_garbage_collector() -> None:
     """Stop rescanning what start-up made, and collect the young generation less often.
 
     Modules, routes and caches live as long as the node, yet every full collection walked them
@@ -168,7 +168,7 @@ async def serve(settings: Settings) -> None:
     await runner.setup()
     site = web.TCPSite(runner, settings.host, settings.port, backlog=1024)
     await site.start()
-    _settle_garbage_collector()
+    settle_garbage_collector()
     logging.getLogger("fedassembly").info("serving %s on %s:%s", settings.base, settings.host, settings.port)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
