@@ -28,8 +28,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from fedassembly.clock import now_iso  # noqa: E402
-from fedassembly.delivery_store import SqliteDeliveryStore, StoredSenderKeys  # noqa: E402
+from fedassembly.app.clock import now_iso  # noqa: E402
+from fedassembly.app.delivery_store import SqliteDeliveryStore, StoredSenderKeys  # noqa: E402
 from federation.delivery import DeliveryWorker  # noqa: E402
 from federation.fetch import FetchPolicy, SafeFetcher, create_session  # noqa: E402
 from federation.inbox import host_of  # noqa: E402

@@ -41,12 +41,12 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from inbox import DELIVERED, KEYS, actor_server, cached_keys, cpu_seconds, free_port, post_all  # noqa: E402
 
-from fedassembly import commands  # noqa: E402
+from fedassembly.app import accounts  # noqa: E402
+from fedassembly.app.clock import iso, now_iso  # noqa: E402
+from fedassembly.app.closing import close_due  # noqa: E402
+from fedassembly.app.node import open_node  # noqa: E402
 from fedassembly.cli import run_event_loop, settle_garbage_collector  # noqa: E402
-from fedassembly.clock import iso, now_iso  # noqa: E402
-from fedassembly.closing import close_due  # noqa: E402
 from fedassembly.governance import ballot_log  # noqa: E402
-from fedassembly.node import open_node  # noqa: E402
 from fedassembly.settings import Settings  # noqa: E402
 from federation.keys import load_private_key  # noqa: E402
 from federation.signatures import sign_request  # noqa: E402
@@ -229,7 +229,7 @@ async def close_large(args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="fedassembly-bench-close-"))
     node = await open_node(Settings(storage_path=folder / "db.sqlite3", port=free_port()))
     try:
-        group = await commands.create_group(node, "barrio", "assembly", "Barrio")
+        group = await accounts.create_group(node, "barrio", "assembly", "Barrio")
         rng = random.Random(5)
         members = [f"https://remote{i % 500}.example/users/m{i}" for i in range(args.roster)]
         proposal_url_of = node.urls.proposal

@@ -16,10 +16,10 @@ from typing import Any
 
 from aiohttp import web
 
-from fedassembly import commands
-from fedassembly.app import build_app
-from fedassembly.errors import CommandError
-from fedassembly.node import Node, open_node
+from fedassembly.app import accounts
+from fedassembly.app.errors import CommandError
+from fedassembly.app.node import Node, open_node
+from fedassembly.main import build_app
 from fedassembly.settings import Settings, SettingsError, load_settings
 from storage.db import StorageError
 
@@ -190,56 +190,56 @@ def read_password() -> str:
 
 @command("assembly", "create")
 async def _assembly_create(node: Node, args: argparse.Namespace) -> None:
-    group = await commands.create_group(node, args.name, "assembly", args.title)
+    group = await accounts.create_group(node, args.name, "assembly", args.title)
     print(node.urls.actor(group.kind, group.name))
 
 
 @command("council", "create")
 async def _council_create(node: Node, args: argparse.Namespace) -> None:
-    group = await commands.create_group(node, args.name, "council", args.title, settings={"rule": args.rule})
+    group = await accounts.create_group(node, args.name, "council", args.title, settings={"rule": args.rule})
     print(node.urls.actor(group.kind, group.name))
 
 
 @command("person", "create")
 async def _person_create(node: Node, args: argparse.Namespace) -> None:
-    person = await commands.create_person(node, args.name, read_password())
+    person = await accounts.create_person(node, args.name, read_password())
     print(node.urls.actor(person.kind, person.name))
 
 
 @command("follow")
 async def _follow(node: Node, args: argparse.Namespace) -> None:
-    person = await commands.get_actor(node, args.person, "person")
-    print(await commands.follow(node, person, args.target))
+    person = await accounts.get_actor(node, args.person, "person")
+    print(await accounts.follow(node, person, args.target))
 
 
 @command("unfollow")
 async def _unfollow(node: Node, args: argparse.Namespace) -> None:
-    person = await commands.get_actor(node, args.person, "person")
-    await commands.unfollow(node, person, args.target)
+    person = await accounts.get_actor(node, args.person, "person")
+    await accounts.unfollow(node, person, args.target)
     print(f"{person.name} no longer follows {args.target}")
 
 
 @command("announce")
 async def _announce(node: Node, args: argparse.Namespace) -> None:
-    group = await commands.get_actor(node, args.group, "assembly", "council")
-    note = await commands.announce(node, group, args.text)
+    group = await accounts.get_actor(node, args.group, "assembly", "council")
+    note = await accounts.announce(node, group, args.text)
     print(note["id"])
 
 
 @command("token", "create")
 async def _token_create(node: Node, args: argparse.Namespace) -> None:
-    print(await commands.create_token(node, args.name))
+    print(await accounts.create_token(node, args.name))
 
 
 @command("token", "list")
 async def _token_list(node: Node, args: argparse.Namespace) -> None:
-    for token in await commands.list_tokens(node, args.name):
+    for token in await accounts.list_tokens(node, args.name):
         print(f"{token.prefix}…\tcreated {token.created_at}\tlast used {token.last_used_at or 'never'}")
 
 
 @command("token", "revoke")
 async def _token_revoke(node: Node, args: argparse.Namespace) -> None:
-    await commands.revoke_token(node, args.token)
+    await accounts.revoke_token(node, args.token)
     print("revoked")
 
 

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import argparse
 
-from fedassembly import commands, roster
+from fedassembly.app import accounts, roster
+from fedassembly.app.errors import InvalidError
+from fedassembly.app.node import Node
 from fedassembly.cli import command
-from fedassembly.errors import InvalidError
-from fedassembly.node import Node
 
 GROUP_KINDS = ("assembly", "council")
 
 
 @command("member", "add")
 async def _member_add(node: Node, args: argparse.Namespace) -> None:
-    group = await commands.get_actor(node, args.group, *GROUP_KINDS)
+    group = await accounts.get_actor(node, args.group, *GROUP_KINDS)
     candidate = await roster.add_member(node, group, args.who, args.facilitator)
     role = "facilitator" if args.facilitator else "member"
     welcome = " (welcome message queued)" if candidate.remote is not None else ""
@@ -23,14 +23,14 @@ async def _member_add(node: Node, args: argparse.Namespace) -> None:
 
 @command("member", "remove")
 async def _member_remove(node: Node, args: argparse.Namespace) -> None:
-    group = await commands.get_actor(node, args.group, *GROUP_KINDS)
+    group = await accounts.get_actor(node, args.group, *GROUP_KINDS)
     actor = await roster.remove_member(node, group, args.who)
     print(f"{actor} is no longer a member of {group.name}")
 
 
 @command("member", "import")
 async def _member_import(node: Node, args: argparse.Namespace) -> None:
-    group = await commands.get_actor(node, args.group, *GROUP_KINDS)
+    group = await accounts.get_actor(node, args.group, *GROUP_KINDS)
     result = await roster.import_members(node, group, args.file, args.tokens)
     print(f"{result.added} added to {group.name}, {result.already} already members,"
           f" {len(result.created)} new people")
@@ -42,7 +42,7 @@ async def _member_import(node: Node, args: argparse.Namespace) -> None:
 
 @command("assembly", "set")
 async def _assembly_set(node: Node, args: argparse.Namespace) -> None:
-    group = await commands.get_actor(node, args.name, "assembly")
+    group = await accounts.get_actor(node, args.name, "assembly")
     if args.ballots is None and args.roster is None and args.vote_receipts is None:
         raise InvalidError("name at least one of --ballots, --roster, --vote-receipts")
     receipts = None if args.vote_receipts is None else args.vote_receipts == "on"

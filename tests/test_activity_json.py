@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
-from fedassembly.activities import activity, activity_json
-from fedassembly.vocab import CONTEXT
+from fedassembly.app.activities import activity, activity_json
+from fedassembly.app.vocab import CONTEXT
 
 
 def test_same_bytes_as_json_dumps() -> None:

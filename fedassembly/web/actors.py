@@ -9,8 +9,8 @@ from typing import Any
 
 from aiohttp import web
 
-from fedassembly.activities import to_ap_actor
-from fedassembly.vocab import CONTEXT, context_document
+from fedassembly.app.activities import to_ap_actor
+from fedassembly.app.vocab import CONTEXT, context_document
 from fedassembly.web.common import activity_response, html_page, json_response, node_of, page_or_document
 from storage import actors as actor_repo
 from storage import follows as follow_repo

@@ -7,8 +7,14 @@ from typing import Any
 
 from aiohttp import web
 
-from fedassembly import commands
-from fedassembly.errors import CommandError, ForbiddenError, InvalidError, TooLargeError, UnauthorizedError
+from fedassembly.app import accounts
+from fedassembly.app.errors import (
+    CommandError,
+    ForbiddenError,
+    InvalidError,
+    TooLargeError,
+    UnauthorizedError,
+)
 from fedassembly.web.common import error_response, json_response, node_of
 from storage import members as member_repo
 from storage.actors import LocalActor
@@ -31,7 +37,7 @@ async def authenticated(request: web.Request) -> LocalActor:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise UnauthorizedError("a bearer token is required")
-    return await commands.person_by_token(node_of(request), token.strip())
+    return await accounts.person_by_token(node_of(request), token.strip())
 
 
 async def optional_person(request: web.Request) -> LocalActor | None:
@@ -86,7 +92,7 @@ async def post_follow(request: web.Request) -> web.Response:
     person = await authenticated(request)
     target = string_field(await json_body(request), "target")
     assert target is not None
-    follow_id = await commands.follow(node_of(request), person, target)
+    follow_id = await accounts.follow(node_of(request), person, target)
     return json_response({"id": follow_id, "state": "pending"}, 202)
 
 
@@ -96,7 +102,7 @@ async def delete_follow(request: web.Request) -> web.Response:
     target = request.query.get("target", "")
     if not target:
         raise InvalidError("the target query parameter is required")
-    await commands.unfollow(node_of(request), person, target)
+    await accounts.unfollow(node_of(request), person, target)
     return web.Response(status=204)
 
 
@@ -104,11 +110,11 @@ async def post_announcement(request: web.Request) -> web.Response:
     """A facilitator's group posts a public Note to its followers."""
     node = node_of(request)
     person = await authenticated(request)
-    group = await commands.get_actor(node, request.match_info["name"], "assembly", "council")
+    group = await accounts.get_actor(node, request.match_info["name"], "assembly", "council")
     await require_facilitator(node, group, person)
     content = string_field(await json_body(request), "content")
     assert content is not None
-    note = await commands.announce(node, group, content)
+    note = await accounts.announce(node, group, content)
     return json_response({"id": note["id"], "url": note["id"]}, 201)
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from fedassembly.node import Node
-from fedassembly.vocab import AP_CONTENT_TYPE
+from fedassembly.app.node import Node
+from fedassembly.app.vocab import AP_CONTENT_TYPE
 
 NODE = web.AppKey("node", Node)
 

@@ -14,9 +14,9 @@ from typing import Any
 
 from aiohttp import web
 
-from fedassembly.errors import ForbiddenError, NotFoundError
+from fedassembly.app.errors import ForbiddenError, NotFoundError
+from fedassembly.app.proposals import current_counts, get_proposal, group_of, group_setting
 from fedassembly.governance import ballot_log
-from fedassembly.proposals import current_counts, get_proposal, group_of, group_setting
 from fedassembly.web.api import optional_person
 from fedassembly.web.common import json_response, node_of, page_or_document
 from storage import ballots as ballot_repo

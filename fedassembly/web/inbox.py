@@ -8,8 +8,8 @@ import time
 
 from aiohttp import web
 
-from fedassembly.inbox_handlers import HandlerError, handle, may_have_effect, prepare
-from fedassembly.remote_actors import RemoteActorError
+from fedassembly.app.inbox import HandlerError, handle, may_have_effect, prepare
+from fedassembly.app.remote_actors import RemoteActorError
 from fedassembly.web.common import node_of
 from federation.inbox import InboxError, InboxVerifier
 from storage import actors as actor_repo

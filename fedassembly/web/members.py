@@ -6,8 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from fedassembly import commands, delegating, roster
-from fedassembly.errors import ForbiddenError, InvalidError, NotFoundError
+from fedassembly.app import accounts, roster
+from fedassembly.app import delegations as delegating
+from fedassembly.app.errors import ForbiddenError, InvalidError, NotFoundError
 from fedassembly.web.actors import PAGE_SIZE, ordered_collection
 from fedassembly.web.api import authenticated, json_body, optional_person, require_facilitator, string_field
 from fedassembly.web.common import activity_response, json_response, node_of
@@ -31,7 +32,7 @@ def add_routes(app: web.Application) -> None:
 
 
 async def _group(request: web.Request, *kinds: str) -> LocalActor:
-    return await commands.get_actor(node_of(request), request.match_info["name"], *(kinds or GROUP_KINDS))
+    return await accounts.get_actor(node_of(request), request.match_info["name"], *(kinds or GROUP_KINDS))
 
 
 def _person_iri(request: web.Request, person: LocalActor) -> str:

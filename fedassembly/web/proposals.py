@@ -8,13 +8,13 @@ from typing import Any
 
 from aiohttp import web
 
-from fedassembly import commands
-from fedassembly import proposals as uc
-from fedassembly.clock import iso
-from fedassembly.errors import InvalidError, NotFoundError
-from fedassembly.group_settings import group_setting
-from fedassembly.node import Node
-from fedassembly.votes import receipt_url
+from fedassembly.app import accounts
+from fedassembly.app import proposals as uc
+from fedassembly.app.ballots import receipt_url
+from fedassembly.app.clock import iso
+from fedassembly.app.errors import InvalidError, NotFoundError
+from fedassembly.app.group_settings import group_setting
+from fedassembly.app.node import Node
 from fedassembly.web.api import authenticated, json_body, optional_person, require_facilitator
 from fedassembly.web.common import json_response, node_of, page_or_document
 from storage import ballots as ballot_repo
@@ -86,7 +86,7 @@ async def post_proposal(request: web.Request) -> web.Response:
     """A facilitator opens a proposal → 201 {id, url}."""
     node = node_of(request)
     person = await authenticated(request)
-    group = await commands.get_actor(node, request.match_info["name"], "assembly")
+    group = await accounts.get_actor(node, request.match_info["name"], "assembly")
     await require_facilitator(node, group, person)
     proposal = await uc.create_proposal(node, group, person, await json_body(request))
     return json_response({"id": proposal.id, "url": node.urls.proposal(proposal.id)}, 201)
@@ -96,7 +96,7 @@ async def list_proposals(request: web.Request) -> web.Response:
     """A group's proposals, ``?state=open|closed`` to filter."""
     node = node_of(request)
     person = await optional_person(request)
-    group = await commands.get_actor(node, request.match_info["name"], "assembly")
+    group = await accounts.get_actor(node, request.match_info["name"], "assembly")
     state = request.query.get("state")
     if state not in (None, "open", "closed"):
         raise InvalidError("state is open or closed")

@@ -10,15 +10,15 @@ from typing import Any
 from support.nodes import RunningNode
 from support.remote import RemoteServer, post_signed
 
-from fedassembly import commands
-from fedassembly.clock import iso
-from fedassembly.closing import close_due
+from fedassembly.app import accounts
+from fedassembly.app.clock import iso
+from fedassembly.app.closing import close_due
+from fedassembly.app.proposals import append_ballot, get_proposal
 from fedassembly.governance import ballot_log
 from fedassembly.governance.ballots import ballot_from_json
 from fedassembly.governance.delegation import Delegation
 from fedassembly.governance.model import ProposalSpec
 from fedassembly.governance.tally import decide, result_to_json
-from fedassembly.proposals import append_ballot, get_proposal
 from federation.keys import ed25519_public_from_multibase
 from federation.proofs import verify_object
 from storage import actors as actor_repo
@@ -38,11 +38,11 @@ SCHULZE_EXAMPLE = [
 async def assembly(running: RunningNode, *people: str) -> tuple[Any, dict[str, str]]:
     """An assembly whose roster is ``people`` (the first a facilitator); their API tokens."""
     await running.group("barrio")
-    group = await commands.get_actor(running.node, "barrio", "assembly")
+    group = await accounts.get_actor(running.node, "barrio", "assembly")
     tokens = {}
     for index, name in enumerate(people):
         url, tokens[name] = await running.person(name)
-        person = await commands.get_actor(running.node, name, "person")
+        person = await accounts.get_actor(running.node, name, "person")
         async with running.node.db.transaction() as conn:
             await member_repo.put_member(conn, Member(group.id, url, person.id, index == 0, iso(time.time())))
     return group, tokens

@@ -14,7 +14,7 @@ import aiohttp
 from support.nodes import free_port
 from support.processes import start_serving
 
-from fedassembly.clock import iso
+from fedassembly.app.clock import iso
 from storage import actors as actor_repo
 from storage import decisions as decision_repo
 from storage import members as member_repo

@@ -7,7 +7,7 @@ import asyncio
 
 from support.remote import RemoteActor, RemoteServer, post_signed
 
-from fedassembly import commands, roster
+from fedassembly.app import accounts, roster
 from storage import delegations as delegation_repo
 
 
@@ -17,7 +17,7 @@ async def test_api_delegation(nodes, remote: RemoteServer) -> None:  # type: ign
     _, alice = await a.person("alice")
     _, bruno = await a.person("bruno")
     _, zoe = await a.person("zoe")
-    group = await commands.get_actor(a.node, "barrio")
+    group = await accounts.get_actor(a.node, "barrio")
     for name in ("alice", "bruno"):
         await roster.add_member(a.node, group, name)
     erin = remote.actor("erin")
@@ -92,7 +92,7 @@ def _command(remote: RemoteServer, sender: RemoteActor, group_url: str, text_htm
 async def test_direct_mention_commands(nodes, remote: RemoteServer) -> None:  # type: ignore[no-untyped-def]
     a = await nodes("a")
     group_url = await a.group("barrio")
-    group = await commands.get_actor(a.node, "barrio")
+    group = await accounts.get_actor(a.node, "barrio")
     dave, erin, mallory = remote.actor("dave"), remote.actor("erin"), remote.actor("mallory")
     for actor in (dave, erin):
         await roster.add_member(a.node, group, actor.id)

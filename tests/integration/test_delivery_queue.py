@@ -21,8 +21,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from fedassembly.clock import now_iso
-from fedassembly.delivery_store import SenderKeyError, SqliteDeliveryStore, StoredSenderKeys
+from fedassembly.app.clock import now_iso
+from fedassembly.app.delivery_store import SenderKeyError, SqliteDeliveryStore, StoredSenderKeys
 from federation.delivery import DeliveryWorker
 from federation.fetch import FetchPolicy, SafeFetcher, create_session
 from federation.inbox import host_of
@@ -385,7 +385,7 @@ async def test_a_lease_left_by_a_killed_worker_is_released_on_start(
     # Another process claims the job with a five-minute lease, then dies by SIGKILL mid-send.
     script = (
         "import asyncio, os, signal, sys, time\n"
-        "from fedassembly.delivery_store import SqliteDeliveryStore\n"
+        "from fedassembly.app.delivery_store import SqliteDeliveryStore\n"
         "from storage.db import Database\n"
         "async def main():\n"
         "    db = await Database.open(sys.argv[1])\n"

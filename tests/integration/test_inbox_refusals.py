@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 from support.remote import RemoteServer, post_signed, signed_headers
 
-from fedassembly import commands
+from fedassembly.app import accounts
 from storage import follows as follow_repo
 from storage import inbox as inbox_repo
 
@@ -54,7 +54,7 @@ async def test_signed_follow_is_accepted(setup) -> None:  # type: ignore[no-unty
     activity = follow(remote, alice, group_url)
     status, _ = await post_signed(f"{group_url}/inbox", activity, alice)
     assert status == 202
-    group = await commands.get_actor(node.node, "barrio")
+    group = await accounts.get_actor(node.node, "barrio")
     assert [f.follower for f in await follow_repo.list_followers(node.node.db.reader, group.id)] == [alice.id]
     accepts = await remote.wait_for(lambda a: a.get("type") == "Accept")
     assert accepts[0]["object"]["id"] == activity["id"]
@@ -131,7 +131,7 @@ async def test_signer_is_not_the_actor_is_401(setup) -> None:  # type: ignore[no
     activity = follow(remote, alice, group_url)  # claims to be alice
     status, _ = await post_signed(f"{group_url}/inbox", activity, mallory)
     assert status == 401
-    group = await commands.get_actor(node.node, "barrio")
+    group = await accounts.get_actor(node.node, "barrio")
     assert await follow_repo.count_followers(node.node.db.reader, group.id) == 0
     assert await inbox_count(node) == 0
 
@@ -232,7 +232,7 @@ async def test_undo_follow_and_delete_actor(setup) -> None:  # type: ignore[no-u
     node, group_url, alice, remote = setup
     first = follow(remote, alice, group_url)
     assert (await post_signed(f"{group_url}/inbox", first, alice))[0] == 202
-    group = await commands.get_actor(node.node, "barrio")
+    group = await accounts.get_actor(node.node, "barrio")
     undo = {
         "id": remote.new_id(alice),
         "type": "Undo",
@@ -254,5 +254,5 @@ async def test_unknown_type_is_recorded_with_no_effect(setup) -> None:  # type: 
     like = {"id": remote.new_id(alice), "type": "Like", "actor": alice.id, "object": group_url}
     assert (await post_signed(f"{node.base}/inbox", like, alice))[0] == 202
     assert await inbox_repo.count_inbox_activities(node.node.db.reader, like["id"]) == 1
-    group = await commands.get_actor(node.node, "barrio")
+    group = await accounts.get_actor(node.node, "barrio")
     assert await follow_repo.count_followers(node.node.db.reader, group.id) == 0

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from support.nodes import RunningNode
 
-from fedassembly import commands
-from fedassembly.clock import iso, now_iso
+from fedassembly.app import accounts
+from fedassembly.app.clock import iso, now_iso
 from fedassembly.governance import ballot_log
 from storage import actors as actor_repo
 from storage import ballots as ballot_repo
@@ -22,8 +22,8 @@ FUTURE = "2099-01-01T00:00:00Z"
 
 async def add_member(running: RunningNode, group: str, name: str, facilitator: bool = False) -> None:
     node = running.node
-    group_actor = await commands.get_actor(node, group)
-    person = await commands.get_actor(node, name, "person")
+    group_actor = await accounts.get_actor(node, group)
+    person = await accounts.get_actor(node, name, "person")
     async with node.db.transaction() as conn:
         await member_repo.put_member(conn, Member(
             group_actor.id, node.urls.actor("person", name), person.id, facilitator, now_iso()))
@@ -118,7 +118,7 @@ async def test_create_refusals(assembly, overrides, token, status) -> None:  # t
     got, body = await running.api("POST", "/api/v1/groups/barrio/proposals",
                                   tokens.get(token) if token else None, proposal(**overrides))
     assert got == status and "error" in body
-    group = await commands.get_actor(running.node, "barrio")
+    group = await accounts.get_actor(running.node, "barrio")
     assert await proposal_repo.list_proposals_by_group(running.node.db.reader, group.id) == []
     got, _ = await running.api("POST", "/api/v1/groups/nowhere/proposals", tokens["fac"], proposal())
     assert got == 404
@@ -213,7 +213,7 @@ async def test_closed_by_time_refuses_ballots(assembly) -> None:  # type: ignore
 
 async def test_hidden_ballots_hide_the_tally_until_the_close(assembly) -> None:  # type: ignore[no-untyped-def]
     running, tokens = assembly
-    group = await commands.get_actor(running.node, "barrio")
+    group = await accounts.get_actor(running.node, "barrio")
     async with running.node.db.transaction() as conn:
         await actor_repo.put_actor_settings(conn, group.id, {"ballots": "hidden"})
     pid = await create(running, tokens["fac"])

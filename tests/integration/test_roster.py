@@ -8,7 +8,7 @@ from pathlib import Path
 
 from support.remote import RemoteServer, post_signed
 
-from fedassembly import commands, roster
+from fedassembly.app import accounts, roster
 from fedassembly.cli import main
 from storage import delegations as delegation_repo
 from storage import members as member_repo
@@ -51,7 +51,7 @@ async def test_cli_member_add_remove_set_and_welcome(  # type: ignore[no-untyped
     assert "already a member" in capsys.readouterr().err
     assert await _cli(config, "member", "add", "barrio", "nobody") == 1
     assert await _cli(config, "member", "add", "barrio", handle) == 0
-    group = await commands.get_actor(a.node, "barrio")
+    group = await accounts.get_actor(a.node, "barrio")
     members = {m.member: m.facilitator for m in await member_repo.list_members(a.node.db.reader, group.id)}
     assert members == {f"{a.base}/people/alice": True, carol.id: False}
 
@@ -66,7 +66,7 @@ async def test_cli_member_add_remove_set_and_welcome(  # type: ignore[no-untyped
 
     argv = ("assembly", "set", "barrio", "--roster", "public", "--vote-receipts", "off")
     assert await _cli(config, *argv) == 0
-    group = await commands.get_actor(a.node, "barrio")
+    group = await accounts.get_actor(a.node, "barrio")
     assert group.settings["roster"] == "public" and group.settings["vote_receipts"] is False
     assert await _cli(config, "assembly", "set", "nowhere", "--roster", "public") == 1
 
@@ -87,7 +87,7 @@ async def test_cli_import_aborts_on_bad_row_then_imports(  # type: ignore[no-unt
     bad.write_text(f"name,actor\nalice,\nbruno,\nBad Name,\n,{dave.id}\n")
     assert await _cli(config, "member", "import", "barrio", str(bad)) == 1
     assert "line 4" in capsys.readouterr().err
-    group = await commands.get_actor(a.node, "barrio")
+    group = await accounts.get_actor(a.node, "barrio")
     assert await member_repo.count_members(a.node.db.reader, group.id) == 0
 
     good = tmp_path / "good.csv"
@@ -110,7 +110,7 @@ async def test_api_members_and_settings(nodes, remote: RemoteServer) -> None:  #
     _, alice = await a.person("alice")
     _, bruno = await a.person("bruno")
     _, outsider = await a.person("zoe")
-    group = await commands.get_actor(a.node, "barrio")
+    group = await accounts.get_actor(a.node, "barrio")
     await roster.add_member(a.node, group, "alice", facilitator=True)
     path = "/api/v1/groups/barrio/members"
 
@@ -166,8 +166,8 @@ async def test_remote_delete_takes_member_off_every_roster(nodes, remote: Remote
     await a.group("centro")
     await a.person("alice")
     frank = remote.actor("frank")
-    barrio = await commands.get_actor(a.node, "barrio")
-    centro = await commands.get_actor(a.node, "centro")
+    barrio = await accounts.get_actor(a.node, "barrio")
+    centro = await accounts.get_actor(a.node, "centro")
     for group in (barrio, centro):
         await roster.add_member(a.node, group, frank.id)
     await roster.add_member(a.node, barrio, "alice")

@@ -12,9 +12,9 @@ import pytest
 from support.nodes import RunningNode
 from support.remote import RemoteActor, RemoteServer, post_signed
 
-from fedassembly import commands
-from fedassembly import proposals as uc
-from fedassembly.clock import now_iso
+from fedassembly.app import accounts
+from fedassembly.app import proposals as uc
+from fedassembly.app.clock import now_iso
 from fedassembly.governance import ballot_log
 from storage import ballots as ballot_repo
 from storage import members as member_repo
@@ -35,8 +35,8 @@ class Assembly:
 
     async def propose(self, method: str = "single", options: list[str] | None = None) -> int:
         node = self.running.node
-        group = await commands.get_actor(node, "barrio")
-        fac = await commands.get_actor(node, "fac")
+        group = await accounts.get_actor(node, "barrio")
+        fac = await accounts.get_actor(node, "fac")
         data = {"title": "Repaint?", "content": "Which colour.", "method": method,
                 "options": ["green", "blue", "red"] if options is None else options,
                 "closes_at": "2099-01-01T00:00:00Z"}
@@ -76,8 +76,8 @@ async def start(running: RunningNode, remote: RemoteServer, members: list[Remote
     await running.group("barrio")
     await running.person("fac")
     node = running.node
-    group = await commands.get_actor(node, "barrio")
-    fac = await commands.get_actor(node, "fac")
+    group = await accounts.get_actor(node, "barrio")
+    fac = await accounts.get_actor(node, "fac")
     async with node.db.transaction() as conn:
         fac_iri = node.urls.actor("person", "fac")
         await member_repo.put_member(conn, Member(group.id, fac_iri, fac.id, True, now_iso()))
@@ -114,10 +114,10 @@ async def test_accepted_vote_gets_one_receipt_reply(assembly: Assembly) -> None:
 
 
 async def test_no_receipt_reply_when_the_assembly_turned_receipts_off(assembly: Assembly) -> None:
-    from fedassembly import roster
+    from fedassembly.app import roster
 
     node = assembly.running.node
-    await roster.update_settings(node, await commands.get_actor(node, "barrio"), vote_receipts=False)
+    await roster.update_settings(node, await accounts.get_actor(node, "barrio"), vote_receipts=False)
     pid = await assembly.propose()
     alice = assembly.remote.actor("alice")
     assert await assembly.vote(alice, pid, "green") == 202

@@ -3,7 +3,7 @@ written as Mastodon does, and gets the reply stating the recorded delegation."""
 
 from __future__ import annotations
 
-from fedassembly import commands, roster
+from fedassembly.app import accounts, roster
 from storage import delegations as delegation_repo
 
 
@@ -11,7 +11,7 @@ async def test_fedify_member_welcome_and_delegate(nodes, fedify_peer) -> None:  
     a = await nodes("a")
     group_url = await a.group("barrio")
     await a.person("carol")
-    group = await commands.get_actor(a.node, "barrio")
+    group = await accounts.get_actor(a.node, "barrio")
     await roster.add_member(a.node, group, "carol")
     await roster.add_member(a.node, group, fedify_peer.actor)
 

@@ -3,9 +3,9 @@ Mastodon does, and receives its receipt and the coalesced count update."""
 
 from __future__ import annotations
 
-from fedassembly import commands
-from fedassembly import proposals as uc
-from fedassembly.clock import now_iso
+from fedassembly.app import accounts
+from fedassembly.app import proposals as uc
+from fedassembly.app.clock import now_iso
 from storage import ballots as ballot_repo
 from storage import members as member_repo
 from storage.members import Member
@@ -20,8 +20,8 @@ async def test_fedify_peer_follows_sees_the_poll_votes_and_gets_receipt_and_upda
     group_url = await running.group("barrio")
     await running.person("fac")
     node = running.node
-    group = await commands.get_actor(node, "barrio")
-    fac = await commands.get_actor(node, "fac")
+    group = await accounts.get_actor(node, "barrio")
+    fac = await accounts.get_actor(node, "fac")
     async with node.db.transaction() as conn:
         await member_repo.put_member(conn, Member(group.id, node.urls.actor("person", "fac"), fac.id, True,
                                                   now_iso()))

@@ -10,9 +10,9 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from fedassembly import commands
-from fedassembly.app import build_app
-from fedassembly.node import Node
+from fedassembly.app import accounts
+from fedassembly.app.node import Node
+from fedassembly.main import build_app
 from fedassembly.settings import Settings
 from fedassembly.web.common import NODE
 
@@ -53,13 +53,13 @@ class RunningNode:
 
     async def group(self, name: str, kind: str = "assembly") -> str:
         """Create a group; its actor URL."""
-        await commands.create_group(self.node, name, kind, name.title())
+        await accounts.create_group(self.node, name, kind, name.title())
         return f"{self.base}/groups/{name}"
 
     async def person(self, name: str, password: str = "correct horse") -> tuple[str, str]:
         """Create a person with an API token; (actor URL, token)."""
-        await commands.create_person(self.node, name, password)
-        return f"{self.base}/people/{name}", await commands.create_token(self.node, name)
+        await accounts.create_person(self.node, name, password)
+        return f"{self.base}/people/{name}", await accounts.create_token(self.node, name)
 
     async def api(
         self, method: str, path: str, token: str | None = None, json: Any = None, **kw: Any

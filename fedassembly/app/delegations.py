@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fedassembly.clock import now_iso
-from fedassembly.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
+from fedassembly.app.clock import now_iso
+from fedassembly.app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
+from fedassembly.app.node import Node
+from fedassembly.app.roster import find_member, name_of, queue_direct_note
 from fedassembly.governance.delegation import check_delegation
 from fedassembly.governance.errors import GovernanceError
-from fedassembly.node import Node
-from fedassembly.roster import find_member, name_of, queue_direct_note
 from storage import delegations as delegation_repo
 from storage import members as member_repo
 from storage import remote as remote_repo

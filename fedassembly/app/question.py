@@ -12,11 +12,11 @@ import html
 from collections.abc import Iterable
 from typing import Any
 
-from fedassembly.activities import text_to_html
-from fedassembly.clock import iso
+from fedassembly.app.activities import text_to_html
+from fedassembly.app.clock import iso
+from fedassembly.app.urls import Urls
+from fedassembly.app.vocab import CONTEXT, PUBLIC
 from fedassembly.governance.tally import LiveCounts
-from fedassembly.urls import Urls
-from fedassembly.vocab import CONTEXT, PUBLIC
 from storage.proposals import Proposal
 
 

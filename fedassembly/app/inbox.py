@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fedassembly.activities import to_ap_accept
-from fedassembly.clock import now_iso
-from fedassembly.node import Node
+from fedassembly.app.activities import to_ap_accept
+from fedassembly.app.clock import now_iso
+from fedassembly.app.node import Node
 from federation.inbox import VerifiedActivity, host_of
 from storage import actors as actor_repo
 from storage import follows as follow_repo

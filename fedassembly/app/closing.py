@@ -21,14 +21,14 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from fedassembly.activities import to_ap_create, to_ap_public_note
-from fedassembly.audience import inbox_targets
-from fedassembly.clock import now_iso
-from fedassembly.decision import compute_decision, outcome_html
+from fedassembly.app.activities import to_ap_create, to_ap_public_note
+from fedassembly.app.audience import inbox_targets
+from fedassembly.app.clock import now_iso
+from fedassembly.app.decision import compute_decision, outcome_html
+from fedassembly.app.node import Node
+from fedassembly.app.proposals import queue_question_update
 from fedassembly.governance.lifecycle import is_due_to_close, transition
 from fedassembly.governance.tally import LiveCounts, Result
-from fedassembly.node import Node
-from fedassembly.proposals import queue_question_update
 from federation.proofs import sign_object
 from storage import actors as actor_repo
 from storage import ballots as ballot_repo
@@ -41,7 +41,7 @@ from storage.actors import LocalActor
 from storage.db import Connection
 from storage.proposals import Proposal
 
-log = logging.getLogger("fedassembly.closing")
+log = logging.getLogger("fedassembly.app.closing")
 
 MAX_SLEEP_SECONDS = 1.0
 

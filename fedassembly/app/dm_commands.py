@@ -13,8 +13,8 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import Any
 
-from fedassembly import roster  # importing it also registers the roster's actor-Delete hook
-from fedassembly.delegating import (
+from fedassembly.app import roster  # importing it also registers the roster's actor-Delete hook
+from fedassembly.app.delegations import (
     DelegationScope,
     delegation_report,
     record_delegation,
@@ -22,9 +22,9 @@ from fedassembly.delegating import (
     revoke_delegation,
     scope_of,
 )
-from fedassembly.errors import CommandError
-from fedassembly.inbox_handlers import Delivery
-from fedassembly.vocab import PUBLIC
+from fedassembly.app.errors import CommandError
+from fedassembly.app.inbox import Delivery
+from fedassembly.app.vocab import PUBLIC
 from storage import actors as actor_repo
 from storage import members as member_repo
 from storage.actors import LocalActor

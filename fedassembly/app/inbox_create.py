@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fedassembly import dm_commands, votes
-from fedassembly.inbox_handlers import Delivery, on
-from fedassembly.node import Node
+from fedassembly.app import ballots as votes
+from fedassembly.app import dm_commands
+from fedassembly.app.inbox import Delivery, on
+from fedassembly.app.node import Node
 from storage.db import Connection
 
 

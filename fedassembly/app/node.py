@@ -8,11 +8,11 @@ from typing import Any
 
 import aiohttp
 
-from fedassembly.clock import now_iso
-from fedassembly.local_keys import LocalKeys
-from fedassembly.remote_actors import RemoteDirectory
+from fedassembly.app.clock import now_iso
+from fedassembly.app.local_keys import LocalKeys
+from fedassembly.app.remote_actors import RemoteDirectory
+from fedassembly.app.urls import Urls
 from fedassembly.settings import Settings
-from fedassembly.urls import Urls
 from federation.fetch import FetchPolicy, SafeFetcher, create_session
 from federation.signatures import sign_request
 from storage import actors as actor_repo

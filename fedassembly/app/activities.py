@@ -6,8 +6,8 @@ import html
 import json
 from typing import Any
 
-from fedassembly.urls import Urls
-from fedassembly.vocab import CONTEXT, PUBLIC
+from fedassembly.app.urls import Urls
+from fedassembly.app.vocab import CONTEXT, PUBLIC
 from storage.actors import LocalActor
 
 GROUP_KINDS = ("assembly", "council")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from fedassembly.clock import now_iso
-from fedassembly.local_keys import LocalKeys
-from fedassembly.urls import Urls
+from fedassembly.app.clock import now_iso
+from fedassembly.app.local_keys import LocalKeys
+from fedassembly.app.urls import Urls
 from federation.keys import PrivateKey, load_private_key
 from storage import actors as actor_repo
 from storage import deliveries as delivery_repo

@@ -13,15 +13,15 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from fedassembly.clock import iso
+from fedassembly.app.clock import iso
+from fedassembly.app.proposals import spec_of
+from fedassembly.app.question import rule_of
+from fedassembly.app.vocab import CONTEXT
 from fedassembly.governance.ballot_log import MerkleTree
 from fedassembly.governance.ballots import Ballot, ballot_from_json
 from fedassembly.governance.canonical import canonical_json
 from fedassembly.governance.delegation import Delegation, delegation_to_json
 from fedassembly.governance.tally import Result, decide, result_to_json
-from fedassembly.proposals import spec_of
-from fedassembly.question import rule_of
-from fedassembly.vocab import CONTEXT
 from storage.ballots import BallotRow
 from storage.proposals import DelegationRow, Proposal
 

@@ -13,11 +13,11 @@ import contextlib
 import logging
 import time
 
-from fedassembly.node import Node
-from fedassembly.proposals import queue_question_update
+from fedassembly.app.node import Node
+from fedassembly.app.proposals import queue_question_update
 from storage import proposals as proposal_repo
 
-log = logging.getLogger("fedassembly.poll_updates")
+log = logging.getLogger("fedassembly.app.poll_updates")
 
 MAX_POLL_SECONDS = 1.0
 

@@ -10,10 +10,10 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from fedassembly import inbox_create  # noqa: F401  (registers the Create handler)
-from fedassembly.closing import run_closer
-from fedassembly.node import connection_limit, open_node
-from fedassembly.poll_updates import run_poll_updates
+from fedassembly.app import inbox_create  # noqa: F401  (registers the Create handler)
+from fedassembly.app.closing import run_closer
+from fedassembly.app.node import connection_limit, open_node
+from fedassembly.app.poll_updates import run_poll_updates
 from fedassembly.settings import Settings
 from fedassembly.web import actors, api, decisions, discovery, members, proposals
 from fedassembly.web import inbox as inbox_routes
@@ -22,7 +22,7 @@ from federation.inbox import InboxVerifier
 from storage import deliveries as delivery_repo
 from storage import inbox as inbox_repo
 
-log = logging.getLogger("fedassembly.app")
+log = logging.getLogger("fedassembly.main")
 
 DEDUPE_DAYS = 7
 MAINTENANCE_SECONDS = 3600.0
@@ -75,7 +75,7 @@ def build_app(settings: Settings, *, sender_process: bool = False) -> web.Applic
 
 def _services(settings: Settings, sender_process: bool):  # type: ignore[no-untyped-def]
     async def services(app: web.Application) -> AsyncIterator[None]:
-        from fedassembly.delivery_store import SqliteDeliveryStore, StoredSenderKeys
+        from fedassembly.app.delivery_store import SqliteDeliveryStore, StoredSenderKeys
         from federation.delivery import DeliveryWorker
         from federation.posting import LocalPoster, SignedPoster
         from federation.send_process import ProcessPoster

@@ -12,10 +12,14 @@ import time
 from fractions import Fraction
 from typing import Any
 
-from fedassembly.activities import activity, to_ap_create
-from fedassembly.audience import inbox_targets, update_targets
-from fedassembly.clock import now_iso, parse_iso
-from fedassembly.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
+from fedassembly.app.activities import activity, to_ap_create
+from fedassembly.app.audience import inbox_targets, update_targets
+from fedassembly.app.clock import now_iso, parse_iso
+from fedassembly.app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
+from fedassembly.app.group_settings import group_setting as group_setting  # re-exported
+from fedassembly.app.node import Node
+from fedassembly.app.question import to_ap_question
+from fedassembly.app.vocab import PUBLIC
 from fedassembly.governance import ballot_log
 from fedassembly.governance.ballots import ballot_from_json, ballot_to_json
 from fedassembly.governance.delegation import Delegation, resolve_delegation
@@ -23,10 +27,6 @@ from fedassembly.governance.errors import GovernanceError
 from fedassembly.governance.model import ProposalSpec
 from fedassembly.governance.tally import LiveCounts, live_counts
 from fedassembly.governance.validation import validate_ballot, validate_proposal
-from fedassembly.group_settings import group_setting as group_setting  # re-exported
-from fedassembly.node import Node
-from fedassembly.question import to_ap_question
-from fedassembly.vocab import PUBLIC
 from storage import actors as actor_repo
 from storage import ballots as ballot_repo
 from storage import follows as follow_repo
@@ -39,7 +39,7 @@ from storage.ballots import BallotRow
 from storage.db import Connection
 from storage.proposals import NewProposal, Proposal
 
-log = logging.getLogger("fedassembly.proposals")
+log = logging.getLogger("fedassembly.app.proposals")
 
 MAX_CONTENT_CHARS = 20_000
 # Assembly settings (local_actors.settings) and their defaults (DESIGN 8, `assembly set`).

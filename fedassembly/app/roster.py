@@ -20,16 +20,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from fedassembly.activities import to_ap_create
-from fedassembly.clock import now_iso
-from fedassembly.commands import _token_hash as token_hash  # the one hashing rule of API tokens
-from fedassembly.commands import hash_password
-from fedassembly.errors import ConflictError, InvalidError, NotFoundError
-from fedassembly.group_settings import DEFAULT_SETTINGS, SETTING_CHOICES, group_settings
-from fedassembly.inbox_handlers import on_actor_deleted
-from fedassembly.node import Node
-from fedassembly.remote_actors import RemoteActorError
-from fedassembly.urls import NAME_PATTERN, is_valid_name
+from fedassembly.app.accounts import _token_hash as token_hash  # the one hashing rule of API tokens
+from fedassembly.app.accounts import hash_password
+from fedassembly.app.activities import to_ap_create
+from fedassembly.app.clock import now_iso
+from fedassembly.app.errors import ConflictError, InvalidError, NotFoundError
+from fedassembly.app.group_settings import DEFAULT_SETTINGS, SETTING_CHOICES, group_settings
+from fedassembly.app.inbox import on_actor_deleted
+from fedassembly.app.node import Node
+from fedassembly.app.remote_actors import RemoteActorError
+from fedassembly.app.urls import NAME_PATTERN, is_valid_name
 from federation.inbox import host_of
 from storage import actors as actor_repo
 from storage import delegations as delegation_repo
@@ -44,7 +44,7 @@ from storage.remote import RemoteActor
 
 MAX_IMPORT_ROWS = 10_000
 
-log = logging.getLogger("fedassembly.roster")
+log = logging.getLogger("fedassembly.app.roster")
 
 
 @dataclass(frozen=True, slots=True)

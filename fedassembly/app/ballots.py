@@ -15,12 +15,12 @@ import time
 from typing import Any
 from urllib.parse import urlsplit
 
-from fedassembly.activities import activity, activity_json
-from fedassembly.clock import now_iso
-from fedassembly.group_settings import group_setting
-from fedassembly.inbox_handlers import Delivery
-from fedassembly.node import Node
-from fedassembly.proposals import append_ballot, group_of, is_accepting
+from fedassembly.app.activities import activity, activity_json
+from fedassembly.app.clock import now_iso
+from fedassembly.app.group_settings import group_setting
+from fedassembly.app.inbox import Delivery
+from fedassembly.app.node import Node
+from fedassembly.app.proposals import append_ballot, group_of, is_accepting
 from federation.inbox import host_of
 from storage import ballots as ballot_repo
 from storage import members as member_repo

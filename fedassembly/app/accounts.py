@@ -12,18 +12,18 @@ import secrets
 import sqlite3
 import time
 
-from fedassembly.activities import (
+from fedassembly.app.activities import (
     to_ap_create,
     to_ap_follow,
     to_ap_public_note,
     to_ap_undo_follow,
 )
-from fedassembly.audience import inbox_targets
-from fedassembly.clock import now_iso
-from fedassembly.errors import ConflictError, InvalidError, NotFoundError, UnauthorizedError
-from fedassembly.node import Node
-from fedassembly.remote_actors import RemoteActorError
-from fedassembly.urls import is_valid_name
+from fedassembly.app.audience import inbox_targets
+from fedassembly.app.clock import now_iso
+from fedassembly.app.errors import ConflictError, InvalidError, NotFoundError, UnauthorizedError
+from fedassembly.app.node import Node
+from fedassembly.app.remote_actors import RemoteActorError
+from fedassembly.app.urls import is_valid_name
 from federation.inbox import host_of
 from storage import actors as actor_repo
 from storage import follows as follow_repo
@@ -171,7 +171,7 @@ async def unfollow(node: Node, person: LocalActor, target: str) -> None:
 
 async def announce(node: Node, group: LocalActor, text: str) -> dict:
     """A group posts a public Note to all its followers; returns the Note."""
-    from fedassembly.activities import text_to_html
+    from fedassembly.app.activities import text_to_html
 
     if not text.strip():
         raise InvalidError("the announcement is empty")

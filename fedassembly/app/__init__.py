@@ -1,0 +1,1 @@
+"""Use cases, ActivityPub mapping, inbox handlers and the adapters for federation's ports."""
