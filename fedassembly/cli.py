@@ -16,25 +16,15 @@ from typing import Any
 
 from aiohttp import web
 
-from fedassembly.app import accounts
-from fedassembly.app.errors import CommandError
-from fedassembly.app.node import Node, open_node
-from fedassembly.main import build_app
+from fedassembly.app import accounts, follows, roster, roster_import
+from fedassembly.app.errors import CommandError, InvalidError
+from fedassembly.app.node import Node
+from fedassembly.main import build_app, open_node
 from fedassembly.settings import Settings, SettingsError, load_settings
 from storage.db import StorageError
 
 Action = Callable[[Node, argparse.Namespace], Awaitable[None]]
-COMMANDS: dict[tuple[str, ...], Action] = {}
-
-
-def command(*path: str) -> Callable[[Action], Action]:
-    """Register the action of ``fedassembly PATH...``."""
-
-    def register(action: Action) -> Action:
-        COMMANDS[path] = action
-        return action
-
-    return register
+GROUP_KINDS = ("assembly", "council")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -118,8 +108,8 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     path = (args.command, *([args.action] if getattr(args, "action", None) else []))
-    action = COMMANDS.get(path)
-    if action is None:  # `verify` comes with councils across nodes (DESIGN 4-5), not built yet
+    action = ACTIONS.get(path)
+    if action is None:  # `verify` comes with councils across nodes, not built yet
         print(f"fedassembly: {' '.join(path)} is not built yet", file=sys.stderr)
         return 1
     node = await open_node(settings)
@@ -188,65 +178,108 @@ def read_password() -> str:
     return first
 
 
-@command("assembly", "create")
 async def _assembly_create(node: Node, args: argparse.Namespace) -> None:
     group = await accounts.create_group(node, args.name, "assembly", args.title)
     print(node.urls.actor(group.kind, group.name))
 
 
-@command("council", "create")
 async def _council_create(node: Node, args: argparse.Namespace) -> None:
     group = await accounts.create_group(node, args.name, "council", args.title, settings={"rule": args.rule})
     print(node.urls.actor(group.kind, group.name))
 
 
-@command("person", "create")
 async def _person_create(node: Node, args: argparse.Namespace) -> None:
     person = await accounts.create_person(node, args.name, read_password())
     print(node.urls.actor(person.kind, person.name))
 
 
-@command("follow")
 async def _follow(node: Node, args: argparse.Namespace) -> None:
     person = await accounts.get_actor(node, args.person, "person")
-    print(await accounts.follow(node, person, args.target))
+    print(await follows.follow(node, person, args.target))
 
 
-@command("unfollow")
 async def _unfollow(node: Node, args: argparse.Namespace) -> None:
     person = await accounts.get_actor(node, args.person, "person")
-    await accounts.unfollow(node, person, args.target)
+    await follows.unfollow(node, person, args.target)
     print(f"{person.name} no longer follows {args.target}")
 
 
-@command("announce")
 async def _announce(node: Node, args: argparse.Namespace) -> None:
     group = await accounts.get_actor(node, args.group, "assembly", "council")
-    note = await accounts.announce(node, group, args.text)
+    note = await follows.announce(node, group, args.text)
     print(note["id"])
 
 
-@command("token", "create")
 async def _token_create(node: Node, args: argparse.Namespace) -> None:
     print(await accounts.create_token(node, args.name))
 
 
-@command("token", "list")
 async def _token_list(node: Node, args: argparse.Namespace) -> None:
     for token in await accounts.list_tokens(node, args.name):
         print(f"{token.prefix}…\tcreated {token.created_at}\tlast used {token.last_used_at or 'never'}")
 
 
-@command("token", "revoke")
 async def _token_revoke(node: Node, args: argparse.Namespace) -> None:
     await accounts.revoke_token(node, args.token)
     print("revoked")
 
 
-@command("backup")
 async def _backup(node: Node, args: argparse.Namespace) -> None:
     await node.db.backup(args.file)
     print(args.file)
 
 
-from fedassembly import cli_assemblies  # noqa: E402,F401  (registers member and assembly set)
+async def _member_add(node: Node, args: argparse.Namespace) -> None:
+    group = await accounts.get_actor(node, args.group, *GROUP_KINDS)
+    candidate = await roster.add_member(node, group, args.who, args.facilitator)
+    role = "facilitator" if args.facilitator else "member"
+    welcome = " (welcome message queued)" if candidate.remote is not None else ""
+    print(f"{candidate.actor} is now a {role} of {group.name}{welcome}")
+
+
+async def _member_remove(node: Node, args: argparse.Namespace) -> None:
+    group = await accounts.get_actor(node, args.group, *GROUP_KINDS)
+    actor = await roster.remove_member(node, group, args.who)
+    print(f"{actor} is no longer a member of {group.name}")
+
+
+async def _member_import(node: Node, args: argparse.Namespace) -> None:
+    group = await accounts.get_actor(node, args.group, *GROUP_KINDS)
+    result = await roster_import.import_members(node, group, args.file, args.tokens)
+    print(f"{result.added} added to {group.name}, {result.already} already members,"
+          f" {len(result.created)} new people")
+    if result.created:
+        print("new people got a random password; they can be given a new one later")
+        if args.tokens is not None:
+            print(f"their API tokens are in {args.tokens}")
+
+
+async def _assembly_set(node: Node, args: argparse.Namespace) -> None:
+    group = await accounts.get_actor(node, args.name, "assembly")
+    if args.ballots is None and args.roster is None and args.vote_receipts is None:
+        raise InvalidError("name at least one of --ballots, --roster, --vote-receipts")
+    receipts = None if args.vote_receipts is None else args.vote_receipts == "on"
+    settings = await roster.update_settings(node, group, ballots=args.ballots, roster=args.roster,
+                                            vote_receipts=receipts)
+    for key, value in settings.items():
+        shown = ("on" if value else "off") if isinstance(value, bool) else value
+        print(f"{key.replace('_', '-')}: {shown}")
+
+
+# Every command of ``fedassembly``, by its words: the whole CLI at a glance.
+ACTIONS: dict[tuple[str, ...], Action] = {
+    ("assembly", "create"): _assembly_create,
+    ("assembly", "set"): _assembly_set,
+    ("council", "create"): _council_create,
+    ("person", "create"): _person_create,
+    ("member", "add"): _member_add,
+    ("member", "remove"): _member_remove,
+    ("member", "import"): _member_import,
+    ("follow",): _follow,
+    ("unfollow",): _unfollow,
+    ("announce",): _announce,
+    ("token", "create"): _token_create,
+    ("token", "list"): _token_list,
+    ("token", "revoke"): _token_revoke,
+    ("backup",): _backup,
+}

@@ -1,4 +1,9 @@
-"""``build_app(settings)``: the aiohttp application with every route, service and worker."""
+"""The shell: ``open_node`` (database, keys, outgoing HTTP) and ``build_app(settings)``, the aiohttp
+application with every route, the inbox's handler table, and the workers.
+
+Only the shell (this module and ``fedassembly.cli``) wires storage and federation together;
+the use cases in ``fedassembly.app`` receive what they need through ``Node``.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +11,33 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
-from fedassembly.app import inbox_create  # noqa: F401  (registers the Create handler)
+from fedassembly.app import follows
+from fedassembly.app.clock import iso
 from fedassembly.app.closing import run_closer
-from fedassembly.app.node import connection_limit, open_node
+from fedassembly.app.inbox import InboxHandlers, create_may_affect, on_create, on_delete
+from fedassembly.app.local_keys import LocalKeys
+from fedassembly.app.node import Node
 from fedassembly.app.poll_updates import run_poll_updates
+from fedassembly.app.received import InboxOwners
+from fedassembly.app.remote_actors import RemoteDirectory
+from fedassembly.app.urls import Urls
 from fedassembly.settings import Settings
 from fedassembly.web import actors, api, decisions, discovery, members, proposals
 from fedassembly.web import inbox as inbox_routes
 from fedassembly.web.common import NODE
+from federation.fetch import FetchPolicy, SafeFetcher, create_session
 from federation.inbox import InboxVerifier
+from federation.signatures import sign_request
+from storage import actors as actor_repo
 from storage import deliveries as delivery_repo
 from storage import inbox as inbox_repo
+from storage.actors import LocalActor
+from storage.db import Database
+from storage.migrate import migrate
 
 log = logging.getLogger("fedassembly.main")
 
@@ -60,6 +77,17 @@ def add_routes(app: web.Application) -> None:
     decisions.add_routes(app)
 
 
+def inbox_handlers() -> InboxHandlers:
+    """What each activity type does at our inboxes: the whole table."""
+    handlers = InboxHandlers()
+    handlers.on("Follow", follows.on_follow, needs_sender=True)
+    handlers.on("Undo", follows.on_undo)
+    handlers.on("Accept", follows.on_accept)
+    handlers.on("Delete", on_delete)
+    handlers.on("Create", on_create, needs_sender=True, may_affect=create_may_affect)
+    return handlers
+
+
 def build_app(settings: Settings, *, sender_process: bool = False) -> web.Application:
     """The whole node as an aiohttp application; services start with the app and stop with it.
 
@@ -82,7 +110,8 @@ def _services(settings: Settings, sender_process: bool):  # type: ignore[no-unty
 
         node = await open_node(settings)
         app[NODE] = node
-        app[inbox_routes.OWNER_KINDS] = {}
+        app[inbox_routes.OWNERS] = InboxOwners()
+        app[inbox_routes.HANDLERS] = inbox_handlers()
         app[inbox_routes.VERIFIER] = InboxVerifier(
             base_url=node.urls.base,
             max_body_bytes=settings.max_body_bytes,
@@ -130,7 +159,7 @@ def _services(settings: Settings, sender_process: bool):  # type: ignore[no-unty
 async def _maintenance(node, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]
     """Hourly: forget deduplicated activity ids after 7 days, and stale host failure state."""
     while not stop.is_set():
-        cutoff = time.time() - DEDUPE_DAYS * 86400
+        cutoff = node.clock() - DEDUPE_DAYS * 86400
         try:
             async with node.db.transaction() as conn:
                 await inbox_repo.delete_inbox_activities_before(conn, cutoff)
@@ -139,3 +168,53 @@ async def _maintenance(node, stop: asyncio.Event) -> None:  # type: ignore[no-un
             log.exception("maintenance failed")
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), MAINTENANCE_SECONDS)
+
+
+USER_AGENT = "fedassembly/0.1"
+
+
+async def ensure_instance_actor(db: Database, now_iso: str) -> LocalActor:
+    """The instance actor (``/actor``, FEP-d556), created on first start."""
+    actor = await actor_repo.get_instance_actor(db.reader)
+    if actor is None:
+        async with db.transaction() as conn:
+            if await actor_repo.get_instance_actor(conn) is None:
+                await actor_repo.put_actor(conn, "actor", "instance", "fedassembly", now_iso)
+        actor = await actor_repo.get_instance_actor(db.reader)
+    assert actor is not None
+    return actor
+
+
+def connection_limit(settings: Settings) -> int:
+    """Outgoing connections kept open at most: room for every delivery in flight, and fetches."""
+    return max(256, settings.delivery_concurrency * 2)
+
+
+async def open_node(settings: Settings, clock: Callable[[], float] = time.time) -> Node:
+    """Open the database (migrating it), the instance actor and the outgoing HTTP machinery."""
+    db = await Database.open(settings.storage_path)
+    await migrate(db)
+    urls = Urls(settings.base)
+    keys = LocalKeys(db, lambda: iso(clock()))
+    instance = await ensure_instance_actor(db, iso(clock()))
+    instance_key = await keys.private_key(instance, "rsa")
+    await keys.get(instance, "ed25519")
+    key_id = urls.key_id("instance", instance.name)
+
+    def sign_get(method: str, url: str, headers: dict[str, str], body: bytes | None) -> dict[str, str]:
+        # Every GET is signed by the instance actor so servers in authorized-fetch mode answer.
+        return sign_request(
+            method=method, url=url, headers=headers, body=body, key_id=key_id, private_key=instance_key
+        )
+
+    policy = FetchPolicy(
+        allow_private_addresses=settings.allow_private_addresses,
+        timeout_seconds=10.0,
+        max_bytes=settings.max_body_bytes,
+        max_redirects=5,
+        user_agent=f"{USER_AGENT} (+{urls.base})",
+    )
+    session = create_session(policy, limit=connection_limit(settings))
+    fetcher = SafeFetcher(session, policy, sign_get=sign_get)
+    remote = RemoteDirectory(db, fetcher, clock)
+    return Node(settings, urls, db, session, fetcher, keys, remote, instance, clock=clock)

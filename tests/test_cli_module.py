@@ -16,7 +16,7 @@ def test_python_dash_m_runs_every_command(tmp_path: Path) -> None:
                               capture_output=True, text=True, timeout=60, check=False)
 
     assert run("assembly", "create", "barrio").returncode == 0
-    # `assembly set` lives in cli_assemblies: it used to be missing under `-m fedassembly.cli`.
+    # `assembly set` was once registered from another module and went missing under `-m`.
     done = run("assembly", "set", "barrio", "--roster", "public")
     assert done.returncode == 0, done.stderr
     assert "roster: public" in done.stdout

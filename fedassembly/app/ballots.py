@@ -10,21 +10,15 @@ voter gets at most one reply per proposal and reason.
 from __future__ import annotations
 
 import html
-import re
-import time
 from typing import Any
-from urllib.parse import urlsplit
 
-from fedassembly.app.activities import activity, activity_json
-from fedassembly.app.clock import now_iso
 from fedassembly.app.group_settings import group_setting
-from fedassembly.app.inbox import Delivery
 from fedassembly.app.node import Node
 from fedassembly.app.proposals import append_ballot, group_of, is_accepting
-from federation.inbox import host_of
+from fedassembly.app.publish import direct_note
+from fedassembly.app.received import Received
 from storage import ballots as ballot_repo
 from storage import members as member_repo
-from storage import outbox as outbox_repo
 from storage import proposals as proposal_repo
 from storage import remote as remote_repo
 from storage.actors import LocalActor
@@ -33,17 +27,10 @@ from storage.db import Connection
 from storage.proposals import Proposal
 from storage.remote import RemoteActor
 
-_PROPOSAL_PATH = re.compile(r"/proposals/([0-9]{1,18})")
 
-
-def receipt_url(node: Node, proposal_id: int, leaf_hash: str) -> str:
-    """Where a ballot's receipt is served."""
-    return f"{node.urls.proposal(proposal_id)}/receipts/{leaf_hash}"
-
-
-async def on_vote(delivery: Delivery, conn: Connection, note: dict[str, Any]) -> str:
+async def on_vote(received: Received, conn: Connection, note: dict[str, Any]) -> str:
     """A vote Note on one of our proposals: counted, refused with a reason, or without effect."""
-    node, voter = delivery.node, delivery.activity["actor"]
+    node, voter = received.node, received.activity["actor"]
     if note.get("attributedTo") != voter:
         return "vote attributed to someone other than its sender: no effect"
     proposal = await _proposal(node, conn, note["inReplyTo"])
@@ -53,12 +40,12 @@ async def on_vote(delivery: Delivery, conn: Connection, note: dict[str, Any]) ->
     if note_id is not None and await ballot_repo.get_ballot_by_activity(conn, proposal.id, note_id):
         return f"vote {note_id} already counted"
     group = await group_of(conn, proposal)
-    sender = delivery.sender or await remote_repo.get_remote_actor(conn, voter)
+    sender = received.sender or await remote_repo.get_remote_actor(conn, voter)
     name = note["name"]
-    reason = await _refusal(conn, proposal, voter, name)
+    reason = await _refusal(node, conn, proposal, voter, name)
     if reason is not None:
         await ballot_repo.put_refused_ballot(
-            conn, RefusedBallot(proposal.id, voter, reason, note_id, note, now_iso())
+            conn, RefusedBallot(proposal.id, voter, reason, note_id, note, node.now_iso())
         )
         text = _refusal_text(node, group, proposal, reason, name)
         await _reply(node, conn, group, proposal, sender, reason, text)
@@ -68,7 +55,7 @@ async def on_vote(delivery: Delivery, conn: Connection, note: dict[str, Any]) ->
         return f"vote of {voter} on proposal {proposal.id} changes nothing"
     row = await append_ballot(node, conn, proposal, voter, ballot, "activitypub", note_id)
     if group_setting(group, "vote_receipts"):
-        url = html.escape(receipt_url(node, proposal.id, row.leaf_hash))
+        url = html.escape(node.urls.receipt(proposal.id, row.leaf_hash))
         text = (f"your vote for “{html.escape(name)}” on “{html.escape(proposal.title)}” is counted."
                 f' Receipt: <a href="{url}">{url}</a>')
         await _reply(node, conn, group, proposal, sender, "accepted", text)
@@ -76,15 +63,15 @@ async def on_vote(delivery: Delivery, conn: Connection, note: dict[str, Any]) ->
 
 
 async def _proposal(node: Node, conn: Connection, url: str) -> Proposal | None:
-    match = _PROPOSAL_PATH.fullmatch(url[len(node.urls.base):]) if url.startswith(node.urls.base) else None
-    return await proposal_repo.get_proposal_by_id(conn, int(match[1])) if match else None
+    proposal_id = node.urls.proposal_id(url)
+    return await proposal_repo.get_proposal_by_id(conn, proposal_id) if proposal_id is not None else None
 
 
-async def _refusal(conn: Connection, proposal: Proposal, voter: str, name: str) -> str | None:
+async def _refusal(node: Node, conn: Connection, proposal: Proposal, voter: str, name: str) -> str | None:
     # Membership is decided by our roster, never by the claimant (SECURITY 54).
     if await member_repo.get_member(conn, proposal.group_id, voter) is None:
         return "not_member"
-    if not is_accepting(proposal, time.time()):
+    if not is_accepting(proposal, node.clock()):
         return "closed"
     if proposal.method == "score":
         return "wrong_method"
@@ -127,42 +114,13 @@ async def _reply(
     node: Node, conn: Connection, group: LocalActor, proposal: Proposal,
     voter: RemoteActor | None, reason: str, text_html: str,
 ) -> None:
-    """One direct Create(Note) to the voter per (proposal, voter, reason), queued in this unit."""
+    """One direct reply to the voter per (proposal, voter, reason), queued in this unit."""
     if voter is None:
         return
     note_id = node.urls.new_object_id()
     if not await ballot_repo.put_vote_reply(conn, proposal.id, voter.id, reason, note_id):
         return
-    group_id = node.urls.actor(group.kind, group.name)
-    published = now_iso()
-    handle = _handle(voter)
-    note: dict[str, Any] = {
-        "id": note_id,
-        "type": "Note",
-        "attributedTo": group_id,
-        "to": [voter.id],
-        "cc": [],
-        "inReplyTo": node.urls.proposal(proposal.id),
-        # Mastodon starts a direct message with the mention; the tag makes it notify.
-        "content": f"{html.escape(handle)} {text_html}",
-        "tag": [{"type": "Mention", "href": voter.id, "name": handle}],
-        "published": published,
-    }
-    if reason != "accepted":
-        note["fa:reason"] = reason
-    create = activity(
-        node.urls.new_activity_id(), "Create", group_id, note, to=[voter.id], published=published
+    extra = {"id": note_id, **({} if reason == "accepted" else {"fa:reason": reason})}
+    await direct_note(
+        node, conn, group, voter, text_html, in_reply_to=node.urls.proposal(proposal.id), extra=extra
     )
-    await outbox_repo.put_activity(
-        conn, create, group.id, public=False, published_at=published, body=activity_json(create)
-    )
-    target = [(voter.inbox, host_of(voter.inbox))]
-    await outbox_repo.put_deliveries(conn, create["id"], group.id, target, time.time())
-    node.delivery_queued()
-
-
-def _handle(actor: RemoteActor) -> str:
-    """``@user@host[:port]`` as Mastodon writes a mention (the port only off the default)."""
-    if not actor.preferred_username:
-        return actor.id
-    return f"@{actor.preferred_username}@{urlsplit(actor.id).netloc.lower()}"

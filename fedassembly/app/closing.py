@@ -17,16 +17,15 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
 from fedassembly.app.activities import to_ap_create, to_ap_public_note
 from fedassembly.app.audience import inbox_targets
-from fedassembly.app.clock import now_iso
 from fedassembly.app.decision import compute_decision, outcome_html
 from fedassembly.app.node import Node
 from fedassembly.app.proposals import queue_question_update
+from fedassembly.app.publish import publish
 from fedassembly.governance.lifecycle import is_due_to_close, transition
 from fedassembly.governance.tally import LiveCounts, Result
 from federation.proofs import sign_object
@@ -35,7 +34,6 @@ from storage import ballots as ballot_repo
 from storage import decisions as decision_repo
 from storage import follows as follow_repo
 from storage import members as member_repo
-from storage import outbox as outbox_repo
 from storage import proposals as proposal_repo
 from storage.actors import LocalActor
 from storage.db import Connection
@@ -44,11 +42,6 @@ from storage.proposals import Proposal
 log = logging.getLogger("fedassembly.app.closing")
 
 MAX_SLEEP_SECONDS = 1.0
-
-
-def decision_url(node: Node, proposal_id: int) -> str:
-    """Where a proposal's decision is published."""
-    return f"{node.urls.proposal(proposal_id)}/decision"
 
 
 async def close_due(node: Node, now: float) -> int:
@@ -78,14 +71,14 @@ async def close_proposal(node: Node, proposal_id: int, now: float) -> bool:
         proposal = await proposal_repo.get_proposal_by_id(conn, proposal_id)
         if proposal is None or not is_due_to_close(proposal.state, _at(proposal.closes_at), _at(now)):  # type: ignore[arg-type]
             return False
-        closed_at = now_iso()
+        closed_at = node.now_iso()
         closed_state = transition(proposal.state, "close")  # type: ignore[arg-type]
         if not await decision_repo.put_proposal_closed(conn, proposal_id, closed_at):
             return False
         roster = await member_repo.list_member_ids(conn, group.id)
         delegations = await proposal_repo.list_delegations_for_group(conn, group.id)
         leaves = await ballot_repo.list_ballots(conn, proposal_id)
-        decision_id = decision_url(node, proposal_id)
+        decision_id = node.urls.decision(proposal_id)
         computed = compute_decision(
             proposal, decision_id=decision_id, proposal_url=node.urls.proposal(proposal_id),
             group_url=group_url, roster=roster, delegations=delegations, leaves=leaves,
@@ -117,29 +110,27 @@ async def _queue_publications(
     await queue_question_update(node, conn, proposal, LiveCounts(result.tally, result.turnout))
     followers = await follow_repo.list_followers(conn, group.id)
     note = to_ap_public_note(
-        node.urls.new_object_id(), group_url, f"{group_url}/followers",
-        outcome_html(proposal.title, decision["fa:outcome"], decision["id"]), proposal.closed_at or now_iso(),
+        node.urls.new_object_id(), group_url, node.urls.followers(group.kind, group.name),
+        outcome_html(proposal.title, decision["fa:outcome"], decision["id"]),
+        proposal.closed_at or node.now_iso(),
         in_reply_to=node.urls.proposal(proposal.id),
     )
     create = to_ap_create(node.urls, note)
-    await outbox_repo.put_object(conn, note, group.id, note["published"])
-    await outbox_repo.put_activity(conn, create, group.id, public=True, published_at=note["published"])
-    await outbox_repo.put_deliveries(
-        conn, create["id"], group.id, inbox_targets(followers), time.time())
+    await publish(node, conn, group, create, inbox_targets(followers), public=True, obj=note)
 
 
 async def run_closer(node: Node, stop: asyncio.Event) -> None:
     """Close proposals at their time (overdue ones at once on start) until ``stop`` is set."""
     while not stop.is_set():
         try:
-            await close_due(node, time.time())
+            await close_due(node, node.clock())
             next_at = await decision_repo.get_next_closing_time(node.db.reader)
         except Exception:
             log.exception("closing round failed")
             next_at = None
         wait = MAX_SLEEP_SECONDS
         if next_at is not None:
-            wait = min(MAX_SLEEP_SECONDS, max(0.0, next_at - time.time()))
+            wait = min(MAX_SLEEP_SECONDS, max(0.0, next_at - node.clock()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), wait)
 

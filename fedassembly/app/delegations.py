@@ -13,7 +13,7 @@ from typing import Any
 from fedassembly.app.clock import now_iso
 from fedassembly.app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from fedassembly.app.node import Node
-from fedassembly.app.roster import find_member, name_of, queue_direct_note
+from fedassembly.app.roster import find_member, name_of, tell
 from fedassembly.governance.delegation import check_delegation
 from fedassembly.governance.errors import GovernanceError
 from storage import delegations as delegation_repo
@@ -114,7 +114,7 @@ async def _tell_delegate(
         f"{who} now delegates to you in {group.title or group.name} {scope.label}: your ballots"
         " there carry their weight too, unless they vote themselves. They can revoke it at any time."
     )
-    await queue_direct_note(node, conn, group, remote, text)
+    await tell(node, conn, group, remote, text)
 
 
 async def revoke_delegation(

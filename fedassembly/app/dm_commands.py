@@ -13,7 +13,7 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import Any
 
-from fedassembly.app import roster  # importing it also registers the roster's actor-Delete hook
+from fedassembly.app import roster
 from fedassembly.app.delegations import (
     DelegationScope,
     delegation_report,
@@ -23,7 +23,7 @@ from fedassembly.app.delegations import (
     scope_of,
 )
 from fedassembly.app.errors import CommandError
-from fedassembly.app.inbox import Delivery
+from fedassembly.app.received import Received
 from fedassembly.app.vocab import PUBLIC
 from storage import actors as actor_repo
 from storage import members as member_repo
@@ -99,14 +99,14 @@ def command_words(note: dict[str, Any], group_iri: str, group_handle: str) -> li
 
 
 async def _addressed_assembly(
-    delivery: Delivery, conn: Connection, note: dict[str, Any]
+    received: Received, conn: Connection, note: dict[str, Any]
 ) -> LocalActor | None:
-    prefix = f"{delivery.node.urls.base}/groups/"
     candidates = [href for href, _ in _mention_tags(note)]
     candidates += [*_as_list(note.get("to")), *_as_list(note.get("cc"))]
     for url in candidates:
-        if isinstance(url, str) and url.startswith(prefix):
-            group = await actor_repo.get_actor_by_name(conn, url[len(prefix):])
+        name = received.node.urls.group_name(url)
+        if name is not None:
+            group = await actor_repo.get_actor_by_name(conn, name)
             if group is not None and group.kind == "assembly":
                 return group
     return None
@@ -124,17 +124,17 @@ def help_text(handle: str) -> str:
     )
 
 
-async def on_command(delivery: Delivery, conn: Connection, note: dict[str, Any]) -> str | None:
+async def on_command(received: Received, conn: Connection, note: dict[str, Any]) -> str | None:
     """A direct mention of an assembly: delegate, revoke, status, help; None if not addressed to one."""
-    group = await _addressed_assembly(delivery, conn, note)
+    group = await _addressed_assembly(received, conn, note)
     if group is None:
         return None
-    node, sender = delivery.node, delivery.sender
-    actor = delivery.activity["actor"]
+    node, sender = received.node, received.sender
+    actor = received.activity["actor"]
     if sender is None or note.get("attributedTo", actor) != actor:
         return "a Note attributed to someone other than its sender: ignored"
     group_iri = node.urls.actor(group.kind, group.name)
-    handle = f"@{group.name}@{node.urls.host}"
+    handle = node.urls.local_handle(group.name)
     words = command_words(note, group_iri, handle)
     verb = words[0].lower() if words else ""
     audience = [*_as_list(note.get("to")), *_as_list(note.get("cc"))]
@@ -143,8 +143,7 @@ async def on_command(delivery: Delivery, conn: Connection, note: dict[str, Any])
     reply_to = note.get("id") if isinstance(note.get("id"), str) else None
 
     async def reply(text: str) -> None:
-        await roster.queue_direct_note(node, conn, group, sender, text, in_reply_to=reply_to)
-        node.delivery_queued()
+        await roster.tell(node, conn, group, sender, text, in_reply_to=reply_to)
 
     if await member_repo.get_member(conn, group.id, sender.id) is None:
         await reply(
@@ -159,7 +158,7 @@ async def on_command(delivery: Delivery, conn: Connection, note: dict[str, Any])
         await reply("I did not understand that; nothing changed.\n" + help_text(handle))
         return f"unknown command from {sender.id}"
     try:
-        outcome = await _run(delivery, conn, group, sender, verb, words[1:])
+        outcome = await _run(received, conn, group, sender, verb, words[1:])
     except CommandError as error:
         outcome = f"Nothing changed: {error}."
     report = await delegation_report(node, conn, group, sender.id)
@@ -168,10 +167,10 @@ async def on_command(delivery: Delivery, conn: Connection, note: dict[str, Any])
 
 
 async def _run(
-    delivery: Delivery, conn: Connection, group: LocalActor, sender: RemoteActor, verb: str,
+    received: Received, conn: Connection, group: LocalActor, sender: RemoteActor, verb: str,
     args: list[str],
 ) -> str:
-    node = delivery.node
+    node = received.node
     if verb == "status":
         return "Status:"
     if verb == "revoke":

@@ -1,4 +1,4 @@
-"""Errors of use cases, each mapped to one CLI exit and one API status."""
+"""Errors of use cases, each mapped to one CLI exit, one API status or one inbox answer."""
 
 from __future__ import annotations
 
@@ -31,3 +31,13 @@ class ConflictError(CommandError):
 
 class TooLargeError(CommandError):
     status = 413
+
+
+class HandlerError(CommandError):
+    """A verified activity refused with an HTTP status: the unit rolls back, the activity's record
+    included, and the inbox answers ``status``."""
+
+    def __init__(self, status: int, reason: str):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason

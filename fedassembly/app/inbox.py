@@ -1,203 +1,167 @@
-"""What verified activities do: handlers registered by type, each idempotent.
+"""What verified activities do: one table of handlers by type, each handler idempotent.
 
-A handler runs inside the write transaction that also records the activity id (dedupe), so the
-effect and the record commit together. Anything that needs the network (the sender's actor
-document) is fetched before, by ``prepare``: a write transaction never waits on a remote server.
-Raising HandlerError rolls the unit back, the activity included, and answers its status.
-Handlers queue deliveries but need not wake the worker: the inbox route does once committed.
+A handler runs inside the write unit that also records the activity id (dedupe), so the effect
+and the record commit together. Anything that needs the network (the sender's actor document)
+is fetched before, by ``prepare``: a write unit never waits on a remote server. Raising
+HandlerError rolls the unit back, the record included, and answers its status. Handlers queue
+deliveries; ``receive`` wakes the delivery worker once the unit has committed.
+
+The table is built once, by the shell (``fedassembly.main.inbox_handlers``), where it can be read
+at a glance; registering a type twice is a bug and raises.
 """
 
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from fedassembly.app.activities import to_ap_accept
-from fedassembly.app.clock import now_iso
+from fedassembly.app import ballots, dm_commands, follows, roster
 from fedassembly.app.node import Node
-from federation.inbox import VerifiedActivity, host_of
-from storage import actors as actor_repo
-from storage import follows as follow_repo
-from storage import outbox as outbox_repo
+from fedassembly.app.received import Received, object_id
+from fedassembly.app.urls import Urls
+from federation.inbox import VerifiedActivity
+from storage import inbox as inbox_repo
 from storage import remote as remote_repo
-from storage.actors import LocalActor
 from storage.db import Connection
-from storage.follows import Follower
-from storage.remote import RemoteActor
 
-log = logging.getLogger("fedassembly.inbox")
+log = logging.getLogger("fedassembly.app.inbox")
 
-
-class HandlerError(Exception):
-    """A verified activity refused with an HTTP status (the activity is not recorded)."""
-
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
-        self.status = status
-        self.reason = reason
+Handler = Callable[[Received, Connection], Awaitable[str]]
+# A fast exact check, from the activity alone, of whether its handler could change anything.
+EffectCheck = Callable[[Urls, dict[str, Any]], bool]
 
 
 @dataclass(frozen=True, slots=True)
-class Delivery:
-    """What a handler sees: the node, the verified activity and the sender's actor (if fetched)."""
-
-    node: Node
-    verified: VerifiedActivity
-    sender: RemoteActor | None
-
-    @property
-    def activity(self) -> dict[str, Any]:
-        return self.verified.activity
+class _Route:
+    handler: Handler
+    needs_sender: bool
+    may_affect: EffectCheck | None
 
 
-Handler = Callable[[Delivery, Connection], Awaitable[str]]
-_HANDLERS: dict[str, Handler] = {}
-# Types whose handler needs the sender's actor document (inbox, shared inbox).
-_NEEDS_SENDER: set[str] = set()
-EffectCheck = Callable[[Node, dict[str, Any]], bool]
-# Fast exact checks, per type, of whether an activity can have an effect at all.
-_MAY_AFFECT: dict[str, EffectCheck] = {}
+class InboxHandlers:
+    """The handler of each activity type; types without one are recorded and have no effect."""
+
+    def __init__(self) -> None:
+        self._routes: dict[str, _Route] = {}
+
+    def on(
+        self, type_: str, handler: Handler, *, needs_sender: bool = False,
+        may_affect: EffectCheck | None = None,
+    ) -> None:
+        """Route ``type_`` to ``handler``. ``needs_sender``: fetch the sender's actor first.
+        ``may_affect``: when it says no, the inbox only records the activity (a busy inbox's
+        hot path)."""
+        if type_ in self._routes:
+            raise ValueError(f"a handler for {type_} is already registered")
+        self._routes[type_] = _Route(handler, needs_sender, may_affect)
+
+    def may_have_effect(self, urls: Urls, activity: dict[str, Any]) -> bool:
+        """False when no handler could change anything for this activity: it is only recorded."""
+        route = self._routes.get(activity["type"])
+        if route is None:
+            return False
+        return route.may_affect is None or route.may_affect(urls, activity)
+
+    async def prepare(self, node: Node, verified: VerifiedActivity) -> Received:
+        """Fetch what the handler will need from the network, before any unit (RemoteActorError)."""
+        route = self._routes.get(verified.activity["type"])
+        sender = await node.remote.actor(verified.actor) if route and route.needs_sender else None
+        return Received(node, verified, sender)
+
+    async def handle(self, received: Received, conn: Connection) -> str:
+        """Run the handler of the activity's type; returns what it did, for the log line."""
+        route = self._routes.get(received.activity["type"])
+        if route is None:
+            return f"{received.activity['type']} has no effect here"
+        return await route.handler(received, conn)
 
 
-def on(
-    type_: str, *, needs_sender: bool = False, may_affect: EffectCheck | None = None
-) -> Callable[[Handler], Handler]:
-    """Register the handler of an activity type; registering a type twice is a bug.
+async def receive(node: Node, handlers: InboxHandlers, verified: VerifiedActivity) -> str:
+    """Record a verified activity and apply it, durably, in one unit; what it did, in words.
 
-    ``may_affect`` says from the activity alone whether the handler could change anything;
-    when it says no, the inbox only records the activity (the hot path of a busy inbox).
+    Raises RemoteActorError when a sender the handler needs cannot be fetched, and HandlerError
+    when the handler refuses (nothing is recorded then).
     """
+    activity = verified.activity
+    body = verified.body.decode()
+    if not handlers.may_have_effect(node.urls, activity):
+        # Nothing can change: recorded (dedupe) with the next group commit, no unit of its own.
+        await inbox_repo.append_inbox_activity(
+            node.db, activity["id"], verified.actor, activity["type"], body, node.clock()
+        )
+        return "no effect here"
+    received = await handlers.prepare(node, verified)
 
-    def register(handler: Handler) -> Handler:
-        if type_ in _HANDLERS:
-            raise RuntimeError(f"a handler for {type_} is already registered")
-        _HANDLERS[type_] = handler
-        if needs_sender:
-            _NEEDS_SENDER.add(type_)
-        if may_affect is not None:
-            _MAY_AFFECT[type_] = may_affect
-        return handler
+    async def record_and_handle(conn: Connection) -> tuple[bool, str]:
+        fresh = await inbox_repo.put_inbox_activity(
+            conn, activity["id"], verified.actor, activity["type"], body, node.clock()
+        )
+        return fresh, await handlers.handle(received, conn) if fresh else "duplicate: already handled"
 
-    return register
+    fresh, outcome = await node.db.run(record_and_handle)
+    if fresh:
+        node.delivery_queued()
+        if activity["type"] == "Delete":
+            node.remote.forget(verified.actor)
+    return outcome
 
 
-def may_have_effect(node: Node, activity: dict[str, Any]) -> bool:
-    """False when no handler could change anything for this activity: it is only recorded."""
-    type_ = activity["type"]
-    if type_ not in _HANDLERS:
+# -- Create: votes and commands --------------------------------------------------------------
+
+def is_vote_note(note: dict[str, Any], urls: Urls) -> bool:
+    """A vote: inReplyTo one of our proposals, a non-empty name, no content."""
+    name = note.get("name")
+    return (
+        urls.proposal_id(note.get("inReplyTo")) is not None
+        and isinstance(name, str)
+        and bool(name)
+        and not note.get("content")
+    )
+
+
+def _addresses_local_group(urls: Urls, doc: dict[str, Any]) -> bool:
+    """Whether any recipient or tag names a local group (only those can be commands)."""
+    for field in ("to", "cc", "bto", "bcc", "audience"):
+        value = doc.get(field)
+        if any(urls.is_group_address(item) for item in (value if isinstance(value, list) else [value])):
+            return True
+    tags = doc.get("tag")
+    return any(
+        isinstance(tag, dict) and urls.is_group_address(tag.get("href"))
+        for tag in (tags if isinstance(tags, list) else [tags])
+    )
+
+
+def create_may_affect(urls: Urls, activity: dict[str, Any]) -> bool:
+    """A Create can matter only as a vote on our proposal or a Note addressed to a local group."""
+    note = activity.get("object")
+    if not isinstance(note, dict) or note.get("type") != "Note":
         return False
-    check = _MAY_AFFECT.get(type_)
-    return check is None or check(node, activity)
+    if is_vote_note(note, urls):
+        return True
+    return _addresses_local_group(urls, note) or _addresses_local_group(urls, activity)
 
 
-def object_id(value: Any) -> str | None:
-    """The id of an activity's ``object``: the string itself or an embedded object's ``id``."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return value["id"]
-    return None
+async def on_create(received: Received, conn: Connection) -> str:
+    """A vote Note (inReplyTo our proposal, a name, no content) or a direct-mention command."""
+    note = received.activity.get("object")
+    if not isinstance(note, dict) or note.get("type") != "Note":
+        return "Create of something other than an inlined Note: no effect"
+    if is_vote_note(note, received.node.urls):
+        return await ballots.on_vote(received, conn, note)
+    outcome = await dm_commands.on_command(received, conn, note)
+    return outcome or "a Note with no effect here"
 
 
-async def local_actor_by_url(node: Node, conn: Connection, url: str | None) -> LocalActor | None:
-    """The local actor whose id is ``url``."""
-    if not url or not url.startswith(node.urls.base + "/"):
-        return None
-    path = url[len(node.urls.base) :]
-    for prefix, kinds in (("/groups/", ("assembly", "council")), ("/people/", ("person",))):
-        if path.startswith(prefix):
-            actor = await actor_repo.get_actor_by_name(conn, path[len(prefix) :])
-            return actor if actor is not None and actor.kind in kinds else None
-    return None
-
-
-async def prepare(node: Node, verified: VerifiedActivity) -> Delivery:
-    """Fetch what the handler will need from the network, before any transaction."""
-    sender = None
-    if verified.activity["type"] in _NEEDS_SENDER:
-        sender = await node.remote.actor(verified.actor)
-    return Delivery(node, verified, sender)
-
-
-async def handle(delivery: Delivery, conn: Connection) -> str:
-    """Run the handler of the activity's type; returns what it did, for the log line."""
-    handler = _HANDLERS.get(delivery.activity["type"])
-    if handler is None:
-        return f"{delivery.activity['type']} has no effect here"
-    return await handler(delivery, conn)
-
-
-@on("Follow", needs_sender=True)
-async def on_follow(delivery: Delivery, conn: Connection) -> str:
-    """A Follow of a local actor: store the follower and send an Accept embedding the Follow."""
-    node, follow = delivery.node, delivery.activity
-    target = await local_actor_by_url(node, conn, object_id(follow.get("object")))
-    if target is None:
-        raise HandlerError(404, f"no local actor {object_id(follow.get('object'))!r} to follow")
-    sender = delivery.sender
-    assert sender is not None
-    await follow_repo.put_follower(
-        conn, Follower(target.id, sender.id, follow["id"], sender.inbox, sender.shared_inbox), now_iso()
-    )
-    accept = to_ap_accept(node.urls, node.urls.actor(target.kind, target.name), follow)
-    await outbox_repo.put_activity(conn, accept, target.id, public=False, published_at=now_iso())
-    # The Accept goes to the follower's own inbox: it concerns that account only.
-    await outbox_repo.put_deliveries(
-        conn, accept["id"], target.id, [(sender.inbox, host_of(sender.inbox))], time.time()
-    )
-    return f"{sender.id} follows {target.name}"
-
-
-@on("Undo")
-async def on_undo(delivery: Delivery, conn: Connection) -> str:
-    """Undo(Follow): the follower is removed (only the follower can undo its own Follow)."""
-    node, undo = delivery.node, delivery.activity
-    inner = undo.get("object")
-    if not isinstance(inner, dict) or inner.get("type") != "Follow":
-        return "Undo of something other than an inlined Follow: no effect"
-    if inner.get("actor") not in (None, undo["actor"]):
-        return "Undo of someone else's Follow: refused"
-    target = await local_actor_by_url(node, conn, object_id(inner.get("object")))
-    if target is None:
-        return "Undo(Follow) of an unknown actor: no effect"
-    removed = await follow_repo.delete_follower(conn, target.id, undo["actor"])
-    return f"{undo['actor']} unfollowed {target.name}" if removed else "Undo(Follow) of no follow"
-
-
-@on("Accept")
-async def on_accept(delivery: Delivery, conn: Connection) -> str:
-    """Accept of one of our Follows, by the actor it was sent to, completes the follow."""
-    follow_id = object_id(delivery.activity.get("object"))
-    following = await follow_repo.get_following_by_follow_id(conn, follow_id) if follow_id else None
-    if following is None:
-        return "Accept of an unknown Follow: no effect"
-    if following.target != delivery.activity["actor"]:
-        return "Accept by an actor who was not asked: refused"
-    await follow_repo.accept_following(conn, following.follow_id)
-    return f"follow of {following.target} accepted"
-
-
-@on("Delete")
-async def on_delete(delivery: Delivery, conn: Connection) -> str:
-    """Delete of the sender's own actor: its follows and keys are removed."""
-    activity = delivery.activity
-    if object_id(activity.get("object")) != activity["actor"]:
+async def on_delete(received: Received, conn: Connection) -> str:
+    """Delete of the sender's own actor: its follows, keys, roster places and delegations go."""
+    activity = received.activity
+    actor = activity["actor"]
+    if object_id(activity.get("object")) != actor:
         return "Delete of an object we do not keep: no effect"
-    await follow_repo.delete_follows_of(conn, activity["actor"])
-    await remote_repo.delete_remote_actor(conn, activity["actor"])
-    for hook in _ACTOR_DELETED_HOOKS:
-        await hook(delivery.node, conn, activity["actor"])
-    return f"actor {activity['actor']} deleted: follows and keys removed"
-
-
-ActorDeletedHook = Callable[[Node, Connection, str], Awaitable[None]]
-_ACTOR_DELETED_HOOKS: list[ActorDeletedHook] = []
-
-
-def on_actor_deleted(hook: ActorDeletedHook) -> ActorDeletedHook:
-    """Register more cleanup for a remote actor's Delete (rosters, delegations)."""
-    _ACTOR_DELETED_HOOKS.append(hook)
-    return hook
+    await follows.forget_deleted_actor(conn, actor)
+    await roster.forget_deleted_actor(conn, actor)
+    await remote_repo.delete_remote_actor(conn, actor)
+    return f"actor {actor} deleted: follows, keys, roster places and delegations removed"

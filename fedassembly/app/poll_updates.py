@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import time
 
 from fedassembly.app.node import Node
 from fedassembly.app.proposals import queue_question_update
@@ -24,7 +23,7 @@ MAX_POLL_SECONDS = 1.0
 
 async def send_due_updates(node: Node) -> int:
     """Queue the Update(Question) of every proposal whose mark is due; how many."""
-    due = await proposal_repo.list_proposals_update_due(node.db.reader, time.time())
+    due = await proposal_repo.list_proposals_update_due(node.db.reader, node.clock())
     for proposal in due:
         async with node.db.transaction() as conn:
             current = await proposal_repo.get_proposal_by_id(conn, proposal.id)

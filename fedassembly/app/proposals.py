@@ -8,16 +8,16 @@ the governance core validated, and nothing here changes them afterwards.
 from __future__ import annotations
 
 import logging
-import time
 from fractions import Fraction
 from typing import Any
 
 from fedassembly.app.activities import activity, to_ap_create
 from fedassembly.app.audience import inbox_targets, update_targets
-from fedassembly.app.clock import now_iso, parse_iso
+from fedassembly.app.clock import parse_iso
 from fedassembly.app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from fedassembly.app.group_settings import group_setting as group_setting  # re-exported
 from fedassembly.app.node import Node
+from fedassembly.app.publish import publish
 from fedassembly.app.question import to_ap_question
 from fedassembly.app.vocab import PUBLIC
 from fedassembly.governance import ballot_log
@@ -31,7 +31,6 @@ from storage import actors as actor_repo
 from storage import ballots as ballot_repo
 from storage import follows as follow_repo
 from storage import members as member_repo
-from storage import outbox as outbox_repo
 from storage import proposals as proposal_repo
 from storage import remote as remote_repo
 from storage.actors import LocalActor
@@ -130,7 +129,9 @@ async def receipt_of(conn: Connection, ballot: BallotRow) -> dict[str, Any]:
 
 # -- creating and withdrawing ----------------------------------------------------------------
 
-def _new_proposal(group: LocalActor, person: LocalActor, data: dict[str, Any], now: float) -> NewProposal:
+def _new_proposal(
+    group: LocalActor, person: LocalActor, data: dict[str, Any], now: float, now_iso: str
+) -> NewProposal:
     title, content = data.get("title"), data.get("content", "")
     if not isinstance(content, str):
         raise InvalidError("'content' must be a string")
@@ -167,7 +168,7 @@ def _new_proposal(group: LocalActor, person: LocalActor, data: dict[str, Any], n
     return NewProposal(
         group_id=group.id, kind=kind, title=str(title), content=content, options=spec.options,
         method=spec.method, threshold=spec.threshold, quorum=str(spec.quorum), area=spec.area,
-        status_quo=spec.status_quo, closes_at=closes, created_at=now_iso(), created_by=person.id,
+        status_quo=spec.status_quo, closes_at=closes, created_at=now_iso, created_by=person.id,
     )
 
 
@@ -177,17 +178,15 @@ async def create_proposal(
     """Validate and freeze a proposal, publish its Create(Question) to followers and members."""
     if group.kind != "assembly":
         raise NotFoundError(f"no assembly named {group.name!r}")
-    new = _new_proposal(group, person, data, time.time())
+    new = _new_proposal(group, person, data, node.clock(), node.now_iso())
     async with node.db.transaction() as conn:
         proposal = await get_proposal(conn, await proposal_repo.put_proposal(conn, new))
         question = await question_of(node, conn, proposal)
         obj = {k: v for k, v in question.items() if k != "@context"}
         create = to_ap_create(node.urls, obj)
-        await outbox_repo.put_object(conn, obj, group.id, proposal.created_at)
-        await outbox_repo.put_activity(conn, create, group.id, public=True, published_at=proposal.created_at)
         followers = await follow_repo.list_followers(conn, group.id)
         targets = inbox_targets(followers, await remote_repo.list_roster_recipients(conn, group.id))
-        await outbox_repo.put_deliveries(conn, create["id"], group.id, targets, time.time())
+        await publish(node, conn, group, create, targets, public=True, obj=obj)
     node.delivery_queued()
     return proposal
 
@@ -196,7 +195,7 @@ async def withdraw_proposal(node: Node, proposal_id: int) -> None:
     """Withdraw an open proposal: closed without a decision, followers shown it closed."""
     async with node.db.transaction() as conn:
         proposal = await get_proposal(conn, proposal_id)
-        if not await proposal_repo.put_proposal_withdrawn(conn, proposal.id, now_iso()):
+        if not await proposal_repo.put_proposal_withdrawn(conn, proposal.id, node.now_iso()):
             raise ConflictError(f"proposal {proposal_id} is {proposal.state}, not open")
         await queue_question_update(node, conn, proposal)
     node.delivery_queued()
@@ -217,10 +216,9 @@ async def queue_question_update(
     update = activity(
         node.urls.new_activity_id(), "Update", obj["attributedTo"], obj, to=[PUBLIC], cc=obj["cc"]
     )
-    await outbox_repo.put_activity(conn, update, group.id, public=True, published_at=now_iso())
     inboxes = await remote_repo.list_preferred_inboxes(conn, group.id, proposal.id)
     targets = update_targets(await follow_repo.list_followers(conn, group.id), inboxes)
-    await outbox_repo.put_deliveries(conn, update["id"], group.id, targets, time.time())
+    await publish(node, conn, group, update, targets, public=True)
     await proposal_repo.delete_update_due(conn, proposal.id)
 
 
@@ -235,13 +233,14 @@ async def append_ballot(
     ``proposal`` must have been read in this transaction: an update already due is kept as is.
     """
     seq = await ballot_repo.get_next_seq(conn, proposal.id)
-    received_at = now_iso()
+    received_at = node.now_iso()
     leaf = ballot_log.leaf_bytes(node.urls.proposal(proposal.id), voter, ballot, seq, received_at)
     row = BallotRow(proposal.id, seq, voter, ballot, received_at, source, activity_id,
                     ballot_log.leaf_hash(leaf).hex())
     await ballot_repo.put_ballot(conn, row)
     if proposal.update_due_at is None:
-        await proposal_repo.put_update_due(conn, proposal.id, time.time() + node.settings.poll_update_seconds)
+        due_at = node.clock() + node.settings.poll_update_seconds
+        await proposal_repo.put_update_due(conn, proposal.id, due_at)
     return row
 
 
@@ -255,7 +254,7 @@ async def cast_ballot(
         proposal = await get_proposal(conn, proposal_id)
         if await member_repo.get_local_member(conn, proposal.group_id, person.id) is None:
             raise ForbiddenError(f"{person.name} is not a member of this assembly")
-        if not is_accepting(proposal, time.time()):
+        if not is_accepting(proposal, node.clock()):
             state = "withdrawn" if proposal.state == "withdrawn" else "closed"
             raise ConflictError(f"proposal {proposal_id} is {state}")
         spec = spec_of(proposal)

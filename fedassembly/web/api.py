@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from fedassembly.app import accounts
+from fedassembly.app import accounts, follows
 from fedassembly.app.errors import (
     CommandError,
     ForbiddenError,
@@ -92,7 +92,7 @@ async def post_follow(request: web.Request) -> web.Response:
     person = await authenticated(request)
     target = string_field(await json_body(request), "target")
     assert target is not None
-    follow_id = await accounts.follow(node_of(request), person, target)
+    follow_id = await follows.follow(node_of(request), person, target)
     return json_response({"id": follow_id, "state": "pending"}, 202)
 
 
@@ -102,7 +102,7 @@ async def delete_follow(request: web.Request) -> web.Response:
     target = request.query.get("target", "")
     if not target:
         raise InvalidError("the target query parameter is required")
-    await accounts.unfollow(node_of(request), person, target)
+    await follows.unfollow(node_of(request), person, target)
     return web.Response(status=204)
 
 
@@ -114,7 +114,7 @@ async def post_announcement(request: web.Request) -> web.Response:
     await require_facilitator(node, group, person)
     content = string_field(await json_body(request), "content")
     assert content is not None
-    note = await accounts.announce(node, group, content)
+    note = await follows.announce(node, group, content)
     return json_response({"id": note["id"], "url": note["id"]}, 201)
 
 

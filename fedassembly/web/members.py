@@ -9,6 +9,7 @@ from aiohttp import web
 from fedassembly.app import accounts, roster
 from fedassembly.app import delegations as delegating
 from fedassembly.app.errors import ForbiddenError, InvalidError, NotFoundError
+from fedassembly.app.urls import handle_of
 from fedassembly.web.actors import PAGE_SIZE, ordered_collection
 from fedassembly.web.api import authenticated, json_body, optional_person, require_facilitator, string_field
 from fedassembly.web.common import activity_response, json_response, node_of
@@ -92,7 +93,7 @@ async def post_member(request: web.Request) -> web.Response:
         raise InvalidError("'facilitator' must be true or false")
     candidate = await roster.add_member(node, group, who, facilitator)
     name = candidate.local.name if candidate.local else (
-        roster.handle_of(candidate.remote) if candidate.remote else candidate.actor)
+        handle_of(candidate.remote) if candidate.remote else candidate.actor)
     return json_response({"who": name, "actor": candidate.actor, "facilitator": facilitator}, 201)
 
 

@@ -10,7 +10,6 @@ from aiohttp import web
 
 from fedassembly.app import accounts
 from fedassembly.app import proposals as uc
-from fedassembly.app.ballots import receipt_url
 from fedassembly.app.clock import iso
 from fedassembly.app.errors import InvalidError, NotFoundError
 from fedassembly.app.group_settings import group_setting
@@ -128,7 +127,7 @@ async def post_ballot(request: web.Request) -> web.Response:
     person = await authenticated(request)
     data = await json_body(request)
     row, receipt = await uc.cast_ballot(node, _proposal_id(request), person, data)
-    return json_response({"id": receipt_url(node, row.proposal_id, row.leaf_hash), "receipt": receipt}, 201)
+    return json_response({"id": node.urls.receipt(row.proposal_id, row.leaf_hash), "receipt": receipt}, 201)
 
 
 async def get_receipt(request: web.Request) -> web.Response:

@@ -76,13 +76,13 @@ async def test_group_actor_document(nodes) -> None:  # type: ignore[no-untyped-d
 
 
 async def test_collections_are_paged(nodes) -> None:  # type: ignore[no-untyped-def]
-    from fedassembly.app import accounts
+    from fedassembly.app import accounts, follows
 
     a = await nodes("a")
     group_url = await a.group("barrio")
     group = await accounts.get_actor(a.node, "barrio")
     for i in range(3):
-        await accounts.announce(a.node, group, f"news {i}")
+        await follows.announce(a.node, group, f"news {i}")
     status, outbox, _ = await a.get_ap(f"{group_url}/outbox")
     assert status == 200 and outbox["type"] == "OrderedCollection" and outbox["totalItems"] == 3
     status, page, _ = await a.get_ap(outbox["first"])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 
-from fedassembly.app import accounts
+from fedassembly.app import accounts, follows
 from storage import follows as follow_repo
 from storage import inbox as inbox_repo
 
@@ -39,7 +39,7 @@ async def test_follow_accept_announce_unfollow(nodes) -> None:  # type: ignore[n
     assert [f.follower for f in followers] == [f"{b.base}/people/alice"]
     assert followers[0].shared_inbox == f"{b.base}/inbox"
 
-    note = await accounts.announce(a.node, group, "Assembly on Thursday at 7pm.")
+    note = await follows.announce(a.node, group, "Assembly on Thursday at 7pm.")
 
     async def arrived() -> bool:
         rows = await b.node.db.fetchall("SELECT body FROM inbox_activities WHERE type = 'Create'")
@@ -54,7 +54,7 @@ async def test_follow_accept_announce_unfollow(nodes) -> None:  # type: ignore[n
         return await follow_repo.count_followers(a.node.db.reader, group.id) == 0
 
     await wait_until(unfollowed)
-    second = await accounts.announce(a.node, group, "Nobody should get this one.")
+    second = await follows.announce(a.node, group, "Nobody should get this one.")
     await asyncio.sleep(0.5)
     assert await inbox_repo.count_inbox_activities(b.node.db.reader, second["id"]) == 0
     rows = await b.node.db.fetchall("SELECT body FROM inbox_activities")
@@ -67,7 +67,7 @@ async def test_follow_by_handle_through_webfinger(nodes) -> None:  # type: ignor
     await a.group("barrio")
     await b.person("alice")
     alice = await accounts.get_actor(b.node, "alice", "person")
-    await accounts.follow(b.node, alice, f"@barrio@{a.node.urls.host}")
+    await follows.follow(b.node, alice, f"@barrio@{a.node.urls.host}")
     group = await accounts.get_actor(a.node, "barrio", "assembly")
 
     async def followed() -> bool:

@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from fedassembly.app import accounts
+from fedassembly.app import accounts, follows
 from storage import follows as follow_repo
 from storage import inbox as inbox_repo
 
@@ -29,7 +29,7 @@ async def test_fedify_follows_gets_accept_and_announcement(nodes, fedify_peer: F
     # fedify 2.x knocks with RFC 9421 first; we verified that, not a draft-cavage retry.
     assert any("(rfc9421)" in r.getMessage() and "Follow" in r.getMessage() for r in caplog.records)
 
-    note = await accounts.announce(running.node, group, "The assembly meets on Thursday.")
+    note = await follows.announce(running.node, group, "The assembly meets on Thursday.")
     [create] = await fedify_peer.wait_for(
         lambda e: e["type"] == "Create" and e.get("objType") == "Note", timeout=10
     )
