@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fedassembly.app.clock import now_iso
 from fedassembly.app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from fedassembly.app.node import Node
 from fedassembly.app.roster import find_member, name_of, tell
@@ -93,7 +92,7 @@ async def record_delegation(
         if found[1] != "open":
             raise ConflictError(f"proposal {scope.key} is {found[1]}: its delegations are frozen")
     previous = await delegation_repo.get_delegation(conn, group.id, delegator, scope.scope, scope.key)
-    stored = StoredDelegation(group.id, delegator, scope.scope, scope.key, delegate_iri, now_iso())
+    stored = StoredDelegation(group.id, delegator, scope.scope, scope.key, delegate_iri, node.now_iso())
     await delegation_repo.put_delegation(conn, stored)
     if delegate_iri is not None and (previous is None or previous.delegate != delegate_iri):
         await _tell_delegate(node, conn, group, stored)
@@ -115,6 +114,23 @@ async def _tell_delegate(
         " there carry their weight too, unless they vote themselves. They can revoke it at any time."
     )
     await tell(node, conn, group, remote, text)
+
+
+async def delegate(
+    node: Node, group: LocalActor, delegator: str, delegate_to: str | None, scope: DelegationScope
+) -> dict[str, Any]:
+    """``record_delegation`` in a unit of its own (the API); what is stored, as the API shows it."""
+    async with node.db.transaction() as conn:
+        stored = await record_delegation(node, conn, group, delegator, delegate_to, scope)
+        answer = await delegation_to_json(node, conn, stored)
+    node.delivery_queued()
+    return answer
+
+
+async def revoke(node: Node, group: LocalActor, delegator: str, scope: DelegationScope) -> None:
+    """``revoke_delegation`` in a unit of its own (the API)."""
+    async with node.db.transaction() as conn:
+        await revoke_delegation(conn, group, delegator, scope)
 
 
 async def revoke_delegation(

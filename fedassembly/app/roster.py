@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from fedassembly.app.errors import ConflictError, InvalidError, NotFoundError
+from fedassembly.app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from fedassembly.app.group_settings import DEFAULT_SETTINGS, SETTING_CHOICES, group_settings
 from fedassembly.app.node import Node
 from fedassembly.app.publish import direct_note, text_html
@@ -217,3 +217,33 @@ async def update_settings(
 def roster_is_public(group: LocalActor) -> bool:
     """True when anyone may read the roster (setting ``roster`` = public)."""
     return group_settings(group)["roster"] == "public"
+
+
+async def require_facilitator(node: Node, group: LocalActor, person: LocalActor) -> None:
+    """ForbiddenError unless ``person`` is a facilitator of ``group``."""
+    member = await member_repo.get_local_member(node.db.reader, group.id, person.id)
+    if member is None or not member.facilitator:
+        raise ForbiddenError(f"{person.name} is not a facilitator of {group.name}")
+
+
+async def is_local_member(node: Node, group: LocalActor, person: LocalActor | None) -> bool:
+    """Whether ``person`` (None: nobody signed in) is on the group's roster."""
+    if person is None:
+        return False
+    return await member_repo.get_local_member(node.db.reader, group.id, person.id) is not None
+
+
+async def memberships(node: Node, person: LocalActor) -> list[dict[str, Any]]:
+    """The groups ``person`` belongs to, as ``[{name, facilitator}]``."""
+    rows = await member_repo.list_memberships_of_local(node.db.reader, person.id)
+    return [{"name": row.group_name, "facilitator": row.facilitator} for row in rows]
+
+
+async def roster_view(node: Node, group: LocalActor, person: LocalActor | None) -> list[dict[str, Any]]:
+    """``[{who, actor, facilitator}]``: anyone for a public roster, else its members only."""
+    if not roster_is_public(group) and not await is_local_member(node, group, person):
+        raise ForbiddenError(f"the roster of {group.name} is visible to its members only")
+    entries = await member_repo.list_roster(node.db.reader, group.id)
+    return [
+        {"who": roster_entry_name(node, e), "actor": e.member, "facilitator": e.facilitator} for e in entries
+    ]

@@ -1,4 +1,4 @@
-"""The JSON API of the foundation (DESIGN 8): me, follows, announcements, the OpenAPI document."""
+"""The JSON API's plumbing (token, body, errors) and its first routes: me, follows, announcements."""
 
 from __future__ import annotations
 
@@ -7,17 +7,15 @@ from typing import Any
 
 from aiohttp import web
 
-from fedassembly.app import accounts, follows
+from fedassembly.app import accounts, follows, roster
 from fedassembly.app.errors import (
     CommandError,
-    ForbiddenError,
     InvalidError,
     TooLargeError,
     UnauthorizedError,
 )
+from fedassembly.app.records import LocalActor
 from fedassembly.web.common import error_response, json_response, node_of
-from storage import members as member_repo
-from storage.actors import LocalActor
 
 MAX_API_BODY = 256 * 1024
 
@@ -75,16 +73,10 @@ async def me(request: web.Request) -> web.Response:
     """The token's person: name, actor and the groups they belong to."""
     node = node_of(request)
     person = await authenticated(request)
-    groups = await list_memberships(node, person)
+    groups = await roster.memberships(node, person)
     return json_response(
         {"name": person.name, "actor": node.urls.actor("person", person.name), "groups": groups}
     )
-
-
-async def list_memberships(node: Any, person: LocalActor) -> list[dict[str, Any]]:
-    """The groups ``person`` belongs to, as ``[{name, facilitator}]``."""
-    rows = await member_repo.list_memberships_of_local(node.db.reader, person.id)
-    return [{"name": row.group_name, "facilitator": row.facilitator} for row in rows]
 
 
 async def post_follow(request: web.Request) -> web.Response:
@@ -111,15 +103,8 @@ async def post_announcement(request: web.Request) -> web.Response:
     node = node_of(request)
     person = await authenticated(request)
     group = await accounts.get_actor(node, request.match_info["name"], "assembly", "council")
-    await require_facilitator(node, group, person)
+    await roster.require_facilitator(node, group, person)
     content = string_field(await json_body(request), "content")
     assert content is not None
     note = await follows.announce(node, group, content)
     return json_response({"id": note["id"], "url": note["id"]}, 201)
-
-
-async def require_facilitator(node: Any, group: LocalActor, person: LocalActor) -> None:
-    """ForbiddenError unless ``person`` is a facilitator of ``group``."""
-    member = await member_repo.get_local_member(node.db.reader, group.id, person.id)
-    if member is None or not member.facilitator:
-        raise ForbiddenError(f"{person.name} is not a facilitator of {group.name}")

@@ -1,4 +1,4 @@
-"""WebFinger, host-meta and NodeInfo 2.0/2.1 (DESIGN 3, INTEROP 4)."""
+"""WebFinger, host-meta and NodeInfo 2.0/2.1."""
 
 from __future__ import annotations
 
@@ -6,10 +6,9 @@ import json
 
 from aiohttp import web
 
+from fedassembly.app import queries
 from fedassembly.web.common import json_response, node_of
 from federation.webfinger import build_jrd
-from storage import actors as actor_repo
-from storage import outbox as outbox_repo
 
 SOFTWARE_VERSION = "0.1.0"
 
@@ -19,7 +18,7 @@ async def webfinger(request: web.Request) -> web.Response:
     node = node_of(request)
     resource = request.query.get("resource", "")
     name = _name_from_resource(node.urls.base, node.urls.host, resource)
-    actor = await actor_repo.get_actor_by_name(node.db.reader, name) if name else None
+    actor = await queries.webfinger_actor(node, name) if name else None
     if actor is None:
         return web.json_response(
             {"error": "not found"}, status=404, headers={"Access-Control-Allow-Origin": "*"}
@@ -77,8 +76,7 @@ async def nodeinfo(request: web.Request) -> web.Response:
     version = request.match_info["version"]
     if version not in ("2.0", "2.1"):
         return json_response({"error": "unknown NodeInfo version"}, 404)
-    counts = await actor_repo.count_actors_by_kind(node.db.reader)
-    posts = await outbox_repo.count_all_public_activities(node.db.reader)
+    counts, posts = await queries.usage(node)
     software = {"name": "fedassembly", "version": SOFTWARE_VERSION}
     if version == "2.1":
         software["repository"] = "https://github.com/fedassembly/fedassembly"

@@ -6,15 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
-from fedassembly.app import accounts, roster
-from fedassembly.app import delegations as delegating
-from fedassembly.app.errors import ForbiddenError, InvalidError, NotFoundError
+from fedassembly.app import accounts, delegations, queries, roster
+from fedassembly.app.errors import InvalidError, NotFoundError
+from fedassembly.app.records import LocalActor
 from fedassembly.app.urls import handle_of
-from fedassembly.web.actors import PAGE_SIZE, ordered_collection
-from fedassembly.web.api import authenticated, json_body, optional_person, require_facilitator, string_field
+from fedassembly.web.actors import page_number
+from fedassembly.web.api import authenticated, json_body, optional_person, string_field
 from fedassembly.web.common import activity_response, json_response, node_of
-from storage import members as member_repo
-from storage.actors import LocalActor
 
 GROUP_KINDS = ("assembly", "council")
 
@@ -42,41 +40,18 @@ def _person_iri(request: web.Request, person: LocalActor) -> str:
 
 async def members_collection(request: web.Request) -> web.Response:
     """The members collection: member IRIs when the roster is public, else only their number."""
-    node = node_of(request)
     try:
         group = await _group(request)
     except NotFoundError as error:
         raise web.HTTPNotFound(text=str(error)) from error
-    collection_id = f"{node.urls.actor(group.kind, group.name)}/members"
-    total = await member_repo.count_members(node.db.reader, group.id)
-    raw = request.query.get("page")
-    if not roster.roster_is_public(group) or raw is None:
-        doc = ordered_collection(collection_id, total, None, [])
-        if not roster.roster_is_public(group):
-            doc.pop("first", None)
-            doc.pop("last", None)
-        return activity_response(doc)
-    if not raw.isdigit() or int(raw) < 1:
-        raise web.HTTPBadRequest(text="page must be a positive integer")
-    page = int(raw)
-    items = await member_repo.list_member_page(node.db.reader, group.id, (page - 1) * PAGE_SIZE, PAGE_SIZE)
-    return activity_response(ordered_collection(collection_id, total, page, items))
+    doc = await queries.members_collection(node_of(request), group, page_number(request))
+    return activity_response(doc)
 
 
 async def list_members(request: web.Request) -> web.Response:
     """``[{who, actor, facilitator}]``: anyone for a public roster, else members only."""
-    node = node_of(request)
     group = await _group(request)
-    if not roster.roster_is_public(group):
-        person = await optional_person(request)
-        member = await member_repo.get_local_member(node.db.reader, group.id, person.id) if person else None
-        if member is None:
-            raise ForbiddenError(f"the roster of {group.name} is visible to its members only")
-    entries = await member_repo.list_roster(node.db.reader, group.id)
-    return json_response([
-        {"who": roster.roster_entry_name(node, e), "actor": e.member, "facilitator": e.facilitator}
-        for e in entries
-    ])
+    return json_response(await roster.roster_view(node_of(request), group, await optional_person(request)))
 
 
 async def post_member(request: web.Request) -> web.Response:
@@ -84,7 +59,7 @@ async def post_member(request: web.Request) -> web.Response:
     node = node_of(request)
     person = await authenticated(request)
     group = await _group(request)
-    await require_facilitator(node, group, person)
+    await roster.require_facilitator(node, group, person)
     data = await json_body(request)
     who = string_field(data, "who")
     assert who is not None
@@ -102,7 +77,7 @@ async def delete_member(request: web.Request) -> web.Response:
     node = node_of(request)
     person = await authenticated(request)
     group = await _group(request)
-    await require_facilitator(node, group, person)
+    await roster.require_facilitator(node, group, person)
     await roster.remove_member(node, group, request.match_info["who"])
     return web.Response(status=204)
 
@@ -120,7 +95,7 @@ async def patch_group(request: web.Request) -> web.Response:
     node = node_of(request)
     person = await authenticated(request)
     group = await _group(request, "assembly")
-    await require_facilitator(node, group, person)
+    await roster.require_facilitator(node, group, person)
     data = await json_body(request)
     unknown = set(data) - {"ballots", "roster", "vote_receipts"}
     if unknown:
@@ -145,13 +120,9 @@ async def put_delegation(request: web.Request) -> web.Response:
     delegate = data["delegate"]
     if delegate is not None and (not isinstance(delegate, str) or not delegate.strip()):
         raise InvalidError("'delegate' must be a member (name, @user@host or IRI) or null")
-    scope = delegating.scope_of(data.get("area"), data.get("proposal"))
+    scope = delegations.scope_of(data.get("area"), data.get("proposal"))
     delegator = _person_iri(request, person)
-    async with node.db.transaction() as conn:
-        stored = await delegating.record_delegation(node, conn, group, delegator, delegate, scope)
-        answer = await delegating.delegation_to_json(node, conn, stored)
-    node.delivery_queued()
-    return json_response(answer)
+    return json_response(await delegations.delegate(node, group, delegator, delegate, scope))
 
 
 async def delete_delegation(request: web.Request) -> web.Response:
@@ -159,9 +130,8 @@ async def delete_delegation(request: web.Request) -> web.Response:
     node = node_of(request)
     person = await authenticated(request)
     group = await _group(request, "assembly")
-    scope = delegating.scope_of(request.query.get("area"), request.query.get("proposal"))
-    async with node.db.transaction() as conn:
-        await delegating.revoke_delegation(conn, group, _person_iri(request, person), scope)
+    scope = delegations.scope_of(request.query.get("area"), request.query.get("proposal"))
+    await delegations.revoke(node, group, _person_iri(request, person), scope)
     return web.Response(status=204)
 
 
@@ -170,5 +140,5 @@ async def get_delegation(request: web.Request) -> web.Response:
     node = node_of(request)
     person = await authenticated(request)
     group = await _group(request, "assembly")
-    report = await delegating.delegation_report(node, node.db.reader, group, _person_iri(request, person))
+    report = await delegations.delegation_report(node, node.db.reader, group, _person_iri(request, person))
     return json_response(report)
