@@ -1,9 +1,12 @@
-"""One-way dependencies (STYLE principles 1 and 6), checked by walking every import."""
+"""One-way dependencies between the wings, checked by walking every import (docs/architecture.md)."""
 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 FORBIDDEN_IN_GOVERNANCE = ("aiohttp", "aiosqlite", "asyncio", "sqlite3", "socket", "federation", "storage")
@@ -47,15 +50,57 @@ def governance_refuses(module: str) -> bool:
     )
 
 
-def test_governance_imports_nothing_with_io_and_no_other_layer() -> None:
-    folder = ROOT / "fedassembly" / "governance"
-    assert list(folder.glob("*.py")), "the governance package is missing"
-    assert violations(folder, governance_refuses) == []
+def _top(module: str) -> str:
+    return module.split(".")[0]
 
 
-def test_federation_does_not_import_fedassembly() -> None:
-    folder = ROOT / "federation"
-    assert violations(folder, lambda module: module.split(".")[0] == "fedassembly") == []
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+# Modules that build the node's machinery (open the database, migrate it, start workers, open
+# outgoing HTTP): only the shell wires them in; everything else receives what they make.
+WIRING = (
+    "storage.migrate",
+    "federation.delivery",
+    "federation.send_process",
+    "federation.posting",
+    "federation.session",
+    "federation.fetch.create_session",
+    "fedassembly.main",
+    "fedassembly.cli",
+)
+SHELL = ("fedassembly/main.py", "fedassembly/cli.py", "fedassembly/__main__.py")
+
+# (folder, what it may never import, why)
+LAYERS: list[tuple[str, Callable[[str], bool], str]] = [
+    ("fedassembly/governance", governance_refuses, "governance is pure"),
+    ("federation", lambda m: _top(m) in ("fedassembly", "storage"), "federation knows nothing of ours"),
+    ("storage", lambda m: _top(m) in ("fedassembly", "federation"), "storage imports nothing of ours"),
+    ("fedassembly/web", lambda m: _top(m) == "storage", "web calls app/, never storage"),
+    ("fedassembly/app", lambda m: _within(m, "fedassembly.web"), "app never imports web"),
+]
+
+
+@pytest.mark.parametrize(("folder", "refuse", "why"), LAYERS, ids=[layer[0] for layer in LAYERS])
+def test_layer_imports_only_what_it_may(folder: str, refuse: Callable[[str], bool], why: str) -> None:
+    path = ROOT / folder
+    assert list(path.rglob("*.py")), f"{folder} is missing"
+    assert violations(path, refuse) == [], why
+
+
+def test_only_the_shell_wires_storage_and_federation_in() -> None:
+    wired = [
+        f"{path.relative_to(ROOT)}:{line} imports {module}"
+        for folder in ("fedassembly", "federation", "storage")
+        for path in sorted((ROOT / folder).rglob("*.py"))
+        if str(path.relative_to(ROOT)) not in SHELL
+        for line, module in imported_modules(path)
+        if any(_within(module, wiring) for wiring in WIRING)
+        # federation's own modules may build on each other (the send process on delivery).
+        and not (folder == "federation" and _top(module) == "federation")
+    ]
+    assert wired == []
 
 
 def test_the_checks_can_fail() -> None:
@@ -66,3 +111,5 @@ def test_the_checks_can_fail() -> None:
     sample = ROOT / "fedassembly" / "governance" / "model.py"
     modules = [m for _, m in imported_modules(sample)]
     assert "fedassembly.governance.model" not in modules and "fractions.Fraction" in modules
+    web_refuses = dict((folder, refuse) for folder, refuse, _ in LAYERS)["fedassembly/web"]
+    assert web_refuses("storage.members") and not web_refuses("fedassembly.app.records")
