@@ -35,7 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, parent: Any = sub, **kw: Any) -> argparse.ArgumentParser:
-        return parent.add_parser(name, parents=[common], **kw)
+        # Any: argparse gives the subparsers object no public type.
+        made: argparse.ArgumentParser = parent.add_parser(name, parents=[common], **kw)
+        return made
 
     add("serve", help="run the node")
     assembly = add("assembly", help="assemblies").add_subparsers(dest="action", required=True)

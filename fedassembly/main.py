@@ -101,7 +101,9 @@ def build_app(settings: Settings, *, sender_process: bool = False) -> web.Applic
     return app
 
 
-def _services(settings: Settings, sender_process: bool):  # type: ignore[no-untyped-def]
+def _services(
+    settings: Settings, sender_process: bool
+) -> Callable[[web.Application], AsyncIterator[None]]:
     async def services(app: web.Application) -> AsyncIterator[None]:
         from fedassembly.app.delivery_store import SqliteDeliveryStore, StoredSenderKeys
         from federation.delivery import DeliveryWorker
@@ -156,7 +158,7 @@ def _services(settings: Settings, sender_process: bool):  # type: ignore[no-unty
     return services
 
 
-async def _maintenance(node, stop: asyncio.Event) -> None:  # type: ignore[no-untyped-def]
+async def _maintenance(node: Node, stop: asyncio.Event) -> None:
     """Hourly: forget deduplicated activity ids after 7 days, and stale host failure state."""
     while not stop.is_set():
         cutoff = node.clock() - DEDUPE_DAYS * 86400

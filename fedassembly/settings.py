@@ -77,7 +77,7 @@ def _convert(name: str, value: Any, kind: type) -> Any:
         raise SettingsError(f"{name} must be an integer")
     if not isinstance(value, kind):
         raise SettingsError(f"{name} must be of type {kind.__name__}, not {type(value).__name__}")
-    if kind is list and not all(isinstance(item, str) for item in value):
+    if isinstance(value, list) and not all(isinstance(item, str) for item in value):
         raise SettingsError(f"{name} must be a list of strings")
     return value
 

@@ -39,10 +39,11 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _mention_tags(note: dict[str, Any]) -> list[tuple[str, str]]:
-    tags = []
+    tags: list[tuple[str, str]] = []
     for tag in _as_list(note.get("tag")):
         if isinstance(tag, dict) and tag.get("type") == "Mention" and isinstance(tag.get("href"), str):
-            tags.append((tag["href"], tag.get("name") if isinstance(tag.get("name"), str) else ""))
+            name = tag.get("name")
+            tags.append((tag["href"], name if isinstance(name, str) else ""))
     return tags
 
 

@@ -32,9 +32,8 @@ def object_id(value: Any) -> str | None:
     """The id of an activity's ``object``: the string itself or an embedded object's ``id``."""
     if isinstance(value, str):
         return value
-    if isinstance(value, dict) and isinstance(value.get("id"), str):
-        return value["id"]
-    return None
+    found = value.get("id") if isinstance(value, dict) else None
+    return found if isinstance(found, str) else None
 
 
 async def local_actor_by_url(node: Node, conn: Connection, url: str | None) -> LocalActor | None:

@@ -207,16 +207,15 @@ async def update_settings(
         if current is None:
             raise NotFoundError(f"no assembly named {group.name!r}")
         settings = dict(current.settings)
-        for key, value in (("ballots", ballots), ("roster", roster), ("vote_receipts", vote_receipts)):
-            if value is not None:
-                settings[key] = value
+        changes: dict[str, object] = {"ballots": ballots, "roster": roster, "vote_receipts": vote_receipts}
+        settings.update({key: value for key, value in changes.items() if value is not None})
         await actor_repo.put_actor_settings(conn, group.id, settings)
     return {key: settings.get(key, default) for key, default in DEFAULT_SETTINGS.items()}
 
 
 def roster_is_public(group: LocalActor) -> bool:
     """True when anyone may read the roster (setting ``roster`` = public)."""
-    return group_settings(group)["roster"] == "public"
+    return bool(group_settings(group)["roster"] == "public")
 
 
 async def require_facilitator(node: Node, group: LocalActor, person: LocalActor) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -18,10 +19,11 @@ from fedassembly.app.records import LocalActor
 from fedassembly.web.common import error_response, json_response, node_of
 
 MAX_API_BODY = 256 * 1024
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 @web.middleware
-async def api_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Use-case errors become ``{"error": ...}`` with their status, never a 500."""
     try:
         return await handler(request)

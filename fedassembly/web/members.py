@@ -83,10 +83,12 @@ async def delete_member(request: web.Request) -> web.Response:
 
 
 def _on_off(value: Any) -> bool | None:
-    if value is None or isinstance(value, bool):
+    if value is None:
+        return None
+    if isinstance(value, bool):
         return value
     if value in ("on", "off"):
-        return value == "on"
+        return bool(value == "on")
     raise InvalidError("'vote_receipts' must be true, false, \"on\" or \"off\"")
 
 
