@@ -15,7 +15,7 @@ from itertools import compress
 from operator import attrgetter
 from typing import Any
 
-from fedassembly.governance.ballots import Ballot, Choice, Choices, Ranking, Scores
+from fedassembly.governance.ballots import Ballot, Choice, Choices, Ranking, Scores, validate_ballot
 from fedassembly.governance.delegation import Delegation, DelegationResult, resolve_delegation
 from fedassembly.governance.errors import InvalidBallotError
 from fedassembly.governance.methods import Group, count, count_rows
@@ -28,7 +28,6 @@ from fedassembly.governance.model import (
     TallyRow,
 )
 from fedassembly.governance.schulze import SchulzeResult
-from fedassembly.governance.validation import validate_ballot
 
 _STATUSES: tuple[Status, ...] = ("decided", "tie", "no_quorum", "no_majority")
 

@@ -1,4 +1,7 @@
-"""Refusing invalid proposals and ballots, each with a precise reason (DESIGN 5)."""
+"""Refusing invalid proposals, each with a precise reason; valid ones frozen as a ProposalSpec.
+
+The ballot rules (`validate_ballot`) live in `ballots`, beside the ballots' JSON shapes.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +10,20 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from fedassembly.governance.ballots import Ballot, Choice, Choices, Ranking, Scores
-from fedassembly.governance.errors import InvalidBallotError, InvalidProposalError
+from fedassembly.governance.ballots import validate_ballot
+from fedassembly.governance.errors import InvalidProposalError
 from fedassembly.governance.model import (
     MAX_OPTIONS,
-    MAX_SCORE,
     MAX_TEXT_LENGTH,
     METHODS,
-    MIN_SCORE,
     STATUS_QUO_OPTION,
     THRESHOLDS,
     YESNO_OPTIONS,
     ProposalSpec,
 )
 
-_SHAPE = {
-    "single": "one choice",
-    "yesno": "one choice",
-    "approval": "a set of choices",
-    "ranked": "a ranking",
-    "score": "scores",
-}
+# The ballot rules live with the ballots; they are named here too, where callers look for them.
+__all__ = ["validate_ballot", "validate_proposal"]
 
 
 def validate_proposal(
@@ -62,70 +58,6 @@ def validate_proposal(
         area=_check_area(area),
         status_quo=status_quo,
     )
-
-
-def validate_ballot(spec: ProposalSpec, ballot: Ballot) -> None:
-    """Refuse a ballot whose shape does not fit the method or that names an unknown option."""
-    method = spec.method
-    if isinstance(ballot, Choices) and method in ("single", "yesno"):
-        count = len(ballot.options)
-        raise InvalidBallotError(f"a {method} proposal takes exactly one choice, not {count}", "wrong_method")
-    expected = {
-        "single": Choice,
-        "yesno": Choice,
-        "approval": Choices,
-        "ranked": Ranking,
-        "score": Scores,
-    }[method]
-    if not isinstance(ballot, expected):
-        article = "an" if method == "approval" else "a"
-        raise InvalidBallotError(
-            f"{article} {method} proposal takes {_SHAPE[method]}, not {_describe(ballot)}",
-            "wrong_method",
-        )
-    known = frozenset(spec.options)
-    if isinstance(ballot, Choice):
-        _check_known(ballot.option, known)
-    elif isinstance(ballot, Choices):
-        for option in sorted(ballot.options):
-            _check_known(option, known)
-    elif isinstance(ballot, Ranking):
-        seen: set[str] = set()
-        for option in ballot.order:
-            _check_known(option, known)
-            if option in seen:
-                raise InvalidBallotError(f"option {option!r} is ranked twice")
-            seen.add(option)
-    else:
-        seen = set()
-        for option, score in ballot.scores:
-            _check_known(option, known)
-            if option in seen:
-                raise InvalidBallotError(f"option {option!r} is scored twice")
-            seen.add(option)
-            if isinstance(score, bool) or not isinstance(score, int):
-                raise InvalidBallotError(f"the score of {option!r} is not an integer")
-            if not MIN_SCORE <= score <= MAX_SCORE:
-                raise InvalidBallotError(
-                    f"the score of {option!r} is {score}, outside {MIN_SCORE}..{MAX_SCORE}"
-                )
-
-
-def _check_known(option: str, known: frozenset[str]) -> None:
-    if option not in known:
-        raise InvalidBallotError(f"unknown option {option!r}", "unknown_option")
-
-
-def _describe(ballot: object) -> str:
-    for kind, words in (
-        (Choice, "one choice"),
-        (Choices, "a set of choices"),
-        (Ranking, "a ranking"),
-        (Scores, "scores"),
-    ):
-        if isinstance(ballot, kind):
-            return words
-    return f"a {type(ballot).__name__}"
 
 
 def _check_text(what: str, text: Any) -> None:
