@@ -171,6 +171,28 @@ def check_ballot(method: Method, options: Collection[str], ballot: Ballot) -> No
                 )
 
 
+def poll_vote(
+    method: Method, options: Collection[str], previous: Ballot | None, option: str
+) -> Ballot | None:
+    """The voter's ballot after one poll vote — a Note naming one option, as Mastodon sends
+    one per chosen option — or None when it changes nothing (the result equals `previous`).
+
+    Single choice and yes/no: the option replaces the choice. Approval: the option is added
+    to the approvals in `previous` (the same option again changes nothing). Ranked: the option
+    becomes the only, first preference, replacing the earlier ballot (a poll cannot rank).
+    Score: refused as `wrong_method`, whatever the option (a poll cannot send scores); then an
+    option not among `options`, compared exactly, is refused as `unknown_option`.
+    """
+    data: dict[str, Any]
+    if method == "approval" and isinstance(previous, Choices):
+        data = {"choices": [*previous.options, option]}
+    else:
+        data = {"choice": option}
+    ballot = ballot_from_json(method, data)
+    check_ballot(method, options, ballot)
+    return None if ballot == previous else ballot
+
+
 def _wrong_method(method: Method, given: str) -> InvalidBallotError:
     article = "an" if method == "approval" else "a"
     takes = _WORDS[_OWN_KEY[method]]
