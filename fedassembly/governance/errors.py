@@ -42,4 +42,4 @@ class InvalidAggregateError(GovernanceError):
 
 
 class IllegalTransitionError(GovernanceError):
-    """A lifecycle move that the transition table does not allow."""
+    """A lifecycle move that the transition table does not allow, or a state it does not know."""
