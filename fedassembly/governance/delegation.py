@@ -269,6 +269,17 @@ class DelegationResult:
         return tuple(chain)
 
 
+def applies_to(delegation: Delegation, proposal_id: ProposalId, area: str | None) -> bool:
+    """Whether a delegation bears on a proposal: a global one always, an area one when its area
+    is the proposal's (exactly; a proposal without an area has none), a proposal one when it
+    names this proposal."""
+    if delegation.scope == "global":
+        return True
+    if delegation.scope == "area":
+        return area is not None and delegation.area == area
+    return delegation.proposal == proposal_id
+
+
 def effective_delegates(
     delegations: Iterable[Delegation], proposal_id: ProposalId, area: str | None
 ) -> dict[MemberId, MemberId | None]:
@@ -278,12 +289,11 @@ def effective_delegates(
     scoped = [d for d in delegations if d.scope != "global"]
     if len(hops) + len(scoped) != len(delegations):
         _refuse_duplicates([d for d in delegations if d.scope == "global"])
+    # Global delegations always apply; only the (usually few) scoped ones are asked.
+    scoped = [d for d in scoped if applies_to(d, proposal_id, area)]
     # Narrower scopes are applied after broader ones so that they replace them.
-    for scope, applies in (
-        ("area", lambda d: area is not None and d.area == area),
-        ("proposal", lambda d: d.proposal == proposal_id),
-    ):
-        chosen = [d for d in scoped if d.scope == scope and applies(d)]
+    for scope in ("area", "proposal"):
+        chosen = [d for d in scoped if d.scope == scope]
         narrower = {d.delegator: d.delegate for d in chosen}
         if len(narrower) != len(chosen):
             _refuse_duplicates(chosen)
