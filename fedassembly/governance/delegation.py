@@ -26,6 +26,15 @@ from fedassembly.governance.model import MemberId, ProposalId
 
 Scope = Literal["global", "area", "proposal"]
 NotCountedReason = Literal["cycle", "no_voter", "non_member"]
+SCOPES: tuple[Scope, ...] = ("global", "area", "proposal")
+
+
+def scope_of(text: str) -> Scope:
+    """A stored scope name as a Scope, or InvalidDelegationError for an unknown one."""
+    for scope in SCOPES:
+        if text == scope:
+            return scope
+    raise InvalidDelegationError(f"unknown delegation scope {text!r}")
 
 
 def check_delegation(delegator: MemberId, delegate: MemberId | None) -> None:

@@ -15,11 +15,12 @@ from fedassembly.governance.errors import InvalidProposalError
 from fedassembly.governance.model import (
     MAX_OPTIONS,
     MAX_TEXT_LENGTH,
-    METHODS,
     STATUS_QUO_OPTION,
     THRESHOLDS,
     YESNO_OPTIONS,
     ProposalSpec,
+    method_of,
+    threshold_of,
 )
 
 # The ballot rules live with the ballots; they are named here too, where callers look for them.
@@ -36,24 +37,17 @@ def validate_proposal(
     status_quo: bool = False,
 ) -> ProposalSpec:
     """Check a new proposal's rules and freeze them; `None` threshold means the method's default."""
-    if method not in METHODS:
-        raise InvalidProposalError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    checked = method_of(method)
     _check_text("title", title)
-    allowed = THRESHOLDS[method]
-    if threshold is None:
-        threshold = allowed[0]
-    elif threshold not in allowed:
-        raise InvalidProposalError(
-            f"threshold {threshold!r} does not fit method {method!r}; use {' or '.join(allowed)}"
-        )
+    rule = THRESHOLDS[checked][0] if threshold is None else threshold_of(checked, threshold)
     if status_quo is not False and status_quo is not True:
         raise InvalidProposalError("status_quo is true or false")
-    if status_quo and method != "ranked":
+    if status_quo and checked != "ranked":
         raise InvalidProposalError("status_quo applies to ranked proposals only")
     return ProposalSpec(
-        options=_check_options(options, method, status_quo),
-        method=method,
-        threshold=threshold,
+        options=_check_options(options, checked, status_quo),
+        method=checked,
+        threshold=rule,
         quorum=_check_quorum(quorum),
         area=_check_area(area),
         status_quo=status_quo,

@@ -16,6 +16,7 @@ from fedassembly.governance.delegation import (
     check_delegation,
     delegation_to_json,
     resolve_delegation,
+    scope_of,
 )
 from fedassembly.governance.errors import InvalidDelegationError
 from fedassembly.governance.tally import decide
@@ -103,6 +104,13 @@ def test_delegations_that_do_not_apply_change_nothing(data) -> None:
     full = resolve_delegation(members, delegations, voters, "p", area)
     kept = resolve_delegation(members, applying, voters, "p", area)
     assert delegation_to_json(full) == delegation_to_json(kept)
+
+
+def test_scope_of_reads_stored_scopes_and_refuses_others() -> None:
+    assert [scope_of(text) for text in ("global", "area", "proposal")] == ["global", "area", "proposal"]
+    for text in ("", "Global", "council"):
+        with pytest.raises(InvalidDelegationError, match=f"unknown delegation scope {text!r}"):
+            scope_of(text)
 
 
 def test_uncounted_weight_and_its_reasons() -> None:

@@ -17,7 +17,14 @@ from fedassembly.governance.ballots import (
     ballot_to_json,
 )
 from fedassembly.governance.errors import InvalidBallotError, InvalidProposalError
-from fedassembly.governance.model import METHODS, STATUS_QUO_OPTION, YESNO_OPTIONS
+from fedassembly.governance.model import (
+    METHODS,
+    STATUS_QUO_OPTION,
+    THRESHOLDS,
+    YESNO_OPTIONS,
+    method_of,
+    threshold_of,
+)
 from fedassembly.governance.validation import validate_ballot, validate_proposal
 
 
@@ -95,6 +102,28 @@ def test_twenty_options_with_status_quo_is_the_limit() -> None:
     assert len(validate_proposal("t", [str(i) for i in range(19)], "ranked", status_quo=True).options) == 20
     with pytest.raises(InvalidProposalError):
         validate_proposal("t", [str(i) for i in range(20)], "ranked", status_quo=True)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_stored_method_and_threshold_names_are_read_back(method) -> None:
+    assert method_of(method) == method
+    for threshold in THRESHOLDS[method]:
+        assert threshold_of(method_of(method), threshold) == threshold
+
+
+@pytest.mark.parametrize("text", ["", "Single", "plural", "ranked "])
+def test_method_of_refuses_an_unknown_method(text) -> None:
+    with pytest.raises(InvalidProposalError, match=f"unknown method {text!r}; use one of single,"):
+        method_of(text)
+
+
+@pytest.mark.parametrize(
+    ("method", "text"),
+    [("single", "two_thirds"), ("ranked", "plurality"), ("yesno", "Majority"), ("score", "")],
+)
+def test_threshold_of_refuses_one_its_method_does_not_take(method, text) -> None:
+    with pytest.raises(InvalidProposalError, match=f"threshold {text!r} does not fit method {method!r}"):
+        threshold_of(method, text)
 
 
 SINGLE = validate_proposal("t", ["a", "b", "c"], "single")
