@@ -1,4 +1,4 @@
-"""Council aggregation: members' positions combined under the council's rule (DESIGN 5).
+"""Council aggregation: members' positions combined under the council's rule.
 
 A member (an assembly, or a lower council) takes a position by deciding the council's
 question. What it *supports* is its decided winner — for a yes/no question `yes` if it passed,

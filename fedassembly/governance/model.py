@@ -19,8 +19,9 @@ Status = Literal["decided", "tie", "no_quorum", "no_majority"]
 
 METHODS: tuple[Method, ...] = ("single", "approval", "yesno", "ranked", "score")
 
-# The thresholds each method accepts, its default first (DESIGN 5). Methods whose rule is
-# fixed by the method itself still name it, so a stored rule always says how it was decided.
+# The thresholds each method accepts, its default first: single choice by plurality or by more
+# than half of the weight cast; yes/no by majority, two thirds or consensus. Methods whose rule
+# is fixed by the method itself still name it, so a stored rule always says how it was decided.
 THRESHOLDS: dict[Method, tuple[Threshold, ...]] = {
     "single": ("plurality", "majority"),
     "approval": ("plurality",),

@@ -34,7 +34,8 @@ _STATUSES: tuple[Status, ...] = ("decided", "tie", "no_quorum", "no_majority")
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """A proposal's result: the DESIGN 4 decision fields plus the working behind them."""
+    """A proposal's result: what its published decision states (tally, turnout, roster size,
+    quorum met, outcome) plus the working behind it (delegation resolved, Schulze's relation)."""
 
     tally: tuple[TallyRow, ...]
     turnout: int
@@ -175,7 +176,7 @@ def outcome_from_json(data: Any) -> Outcome:
 
 def result_to_json(result: Result) -> dict[str, Any]:
     """The values of the decision's `fa:tally`, `fa:turnout`, `fa:rosterSize`, `fa:quorumMet`,
-    `fa:outcome` (DESIGN 4), keyed without the prefix; rows as `methods` defines them."""
+    `fa:outcome`, keyed without the `fa:` prefix; rows as `methods` defines them."""
     return {
         "tally": [
             {"name": row.name, "direct": row.direct, "delegated": row.delegated, "total": row.total}

@@ -54,11 +54,12 @@ def validate_proposal(
     )
 
 
-def _check_text(what: str, text: Any) -> None:
+def _check_text(what: str, text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
         raise InvalidProposalError(f"the {what} is empty")
     if len(text) > MAX_TEXT_LENGTH:
         raise InvalidProposalError(f"the {what} has {len(text)} characters; at most {MAX_TEXT_LENGTH}")
+    return text
 
 
 def _check_options(options: Sequence[str] | None, method: str, status_quo: bool) -> tuple[str, ...]:
@@ -112,5 +113,4 @@ def _check_quorum(quorum: Any) -> Fraction:
 def _check_area(area: Any) -> str | None:
     if area is None:
         return None
-    _check_text("area", area)
-    return area
+    return _check_text("area", area)

@@ -1,4 +1,4 @@
-"""Liquid delegation (DESIGN 5): worked cases, then properties against a naive reference."""
+"""Liquid delegation: worked cases, then properties against a naive reference."""
 
 from __future__ import annotations
 
@@ -209,7 +209,9 @@ def assemblies(draw):
 
 
 def reference(members, delegations, voters, proposal, area):
-    """Naive and quadratic, written from DESIGN 5 alone: per member, walk and watch for repeats."""
+    """Naive and quadratic, written from the rule alone (the most specific scope first, a voter's
+    own ballot wins, weight stops at a voter, a non-member, nobody, or a cycle): per member,
+    walk and watch for repeats."""
 
     def hop(member):
         for scope, key in (("proposal", proposal), ("area", area), ("global", None)):
