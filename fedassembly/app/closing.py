@@ -17,7 +17,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-from datetime import UTC, datetime
 from typing import Any
 
 from fedassembly.app.activities import to_ap_create, to_ap_public_note
@@ -26,7 +25,7 @@ from fedassembly.app.decision import compute_decision, outcome_html
 from fedassembly.app.node import Node
 from fedassembly.app.proposals import queue_question_update
 from fedassembly.app.publish import publish
-from fedassembly.governance.lifecycle import is_due_to_close, transition
+from fedassembly.governance.lifecycle import is_due_to_close, state_of, transition
 from fedassembly.governance.tally import LiveCounts, Result
 from federation.proofs import sign_object
 from storage import actors as actor_repo
@@ -69,10 +68,10 @@ async def close_proposal(node: Node, proposal_id: int, now: float) -> bool:
     group_url = node.urls.actor(group.kind, group.name)
     async with node.db.transaction() as conn:
         proposal = await proposal_repo.get_proposal_by_id(conn, proposal_id)
-        if proposal is None or not is_due_to_close(proposal.state, _at(proposal.closes_at), _at(now)):  # type: ignore[arg-type]
+        if proposal is None or not is_due_to_close(state_of(proposal.state), proposal.closes_at, now):
             return False
         closed_at = node.now_iso()
-        closed_state = transition(proposal.state, "close")  # type: ignore[arg-type]
+        closed_state = transition(state_of(proposal.state), "close")
         if not await decision_repo.put_proposal_closed(conn, proposal_id, closed_at):
             return False
         roster = await member_repo.list_member_ids(conn, group.id)
@@ -133,7 +132,3 @@ async def run_closer(node: Node, stop: asyncio.Event) -> None:
             wait = min(MAX_SLEEP_SECONDS, max(0.0, next_at - node.clock()))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), wait)
-
-
-def _at(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)

@@ -33,7 +33,8 @@ def _json_exact(value: Any) -> bool:
     if kind is str or kind is bool or value is None:
         return True
     if kind is int:
-        return -_SAFE_INTEGER <= value <= _SAFE_INTEGER
+        integer: int = value
+        return -_SAFE_INTEGER <= integer <= _SAFE_INTEGER
     if kind is dict:
         return all(
             type(key) is str and (key.isascii() or max(key) <= "\uffff") and _json_exact(item)

@@ -18,6 +18,7 @@ from fedassembly.governance.councils import (
     Counted,
     NotCounted,
     Position,
+    rule_name_of,
 )
 from fedassembly.governance.errors import GovernanceError, InvalidAggregateError
 from fedassembly.governance.tally import outcome_from_json, outcome_to_json
@@ -105,7 +106,7 @@ def aggregate_from_json(data: Any) -> Aggregate:
     rule_obj = _object(obj.get("rule"), "a rule")
     try:
         rule = CouncilRule(
-            _str(rule_obj, "name"),  # type: ignore[arg-type]
+            rule_name_of(_str(rule_obj, "name")),
             _share(rule_obj.get("memberShare")),
             _share(rule_obj.get("peopleShare")),
         )

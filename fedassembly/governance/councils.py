@@ -1,4 +1,4 @@
-"""Council aggregation: members' positions combined under the council's rule (DESIGN 5).
+"""Council aggregation: members' positions combined under the council's rule.
 
 A member (an assembly, or a lower council) takes a position by deciding the council's
 question. What it *supports* is its decided winner — for a yes/no question `yes` if it passed,
@@ -38,6 +38,16 @@ RULES: tuple[RuleName, ...] = (
     "consensus",
     "proportional",
 )
+
+
+def rule_name_of(text: str) -> RuleName:
+    """A council rule's name as a RuleName, or InvalidPositionError for an unknown one."""
+    for name in RULES:
+        if text == name:
+            return name
+    raise InvalidPositionError(f"unknown council rule {text!r}")
+
+
 # Why a member's position is not counted; all but `no_position` come from the caller's
 # verification of the position against the member's signed decision.
 RefusedReason = Literal["late", "bad_proof", "digest_mismatch", "position_mismatch", "equivocation"]

@@ -1,4 +1,4 @@
-"""Liquid delegation: whose ballot carries each member's weight on one proposal (DESIGN 5).
+"""Liquid delegation: whose ballot carries each member's weight on one proposal.
 
 Theory of operation. Each member has at most one *effective* delegation for a proposal: the
 one in the most specific scope that has any (proposal, then area, then global), where a
@@ -15,17 +15,26 @@ at a bounded number of times, which keeps resolution linear.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection, ItemsView, Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, ItemsView, Iterable, Iterator, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal
+from typing import Literal, TypeVar
 
 from fedassembly.governance.errors import InvalidDelegationError
 from fedassembly.governance.model import MemberId, ProposalId
 
 Scope = Literal["global", "area", "proposal"]
 NotCountedReason = Literal["cycle", "no_voter", "non_member"]
+SCOPES: tuple[Scope, ...] = ("global", "area", "proposal")
+
+
+def scope_of(text: str) -> Scope:
+    """A stored scope name as a Scope, or InvalidDelegationError for an unknown one."""
+    for scope in SCOPES:
+        if text == scope:
+            return scope
+    raise InvalidDelegationError(f"unknown delegation scope {text!r}")
 
 
 def check_delegation(delegator: MemberId, delegate: MemberId | None) -> None:
@@ -82,9 +91,22 @@ _CYCLE, _NO_VOTER, _NON_MEMBER = _Stop("cycle"), _Stop("no_voter"), _Stop("non_m
 # a roster of 100,000 took longer than the resolution.
 
 
-class _Items(ItemsView):  # type: ignore[type-arg]
-    def __iter__(self) -> Iterator[tuple[MemberId, object]]:
-        return self._mapping._pairs()  # type: ignore[attr-defined,no-any-return]
+_V = TypeVar("_V")
+
+
+class _Items(ItemsView[MemberId, _V]):
+    """A mapping's items, iterated from the pairs its tables give directly."""
+
+    __slots__ = ("_pairs",)
+
+    def __init__(
+        self, mapping: Mapping[MemberId, _V], pairs: Callable[[], Iterator[tuple[MemberId, _V]]]
+    ) -> None:
+        super().__init__(mapping)
+        self._pairs = pairs
+
+    def __iter__(self) -> Iterator[tuple[MemberId, _V]]:
+        return self._pairs()
 
 
 class _CastBy(Mapping[MemberId, MemberId]):
@@ -106,6 +128,8 @@ class _CastBy(Mapping[MemberId, MemberId]):
         return end
 
     def __contains__(self, member: object) -> bool:
+        # Mapping.__contains__ takes any object, which dict.get accepts at run time though
+        # its stub wants the key type; an isinstance check would cost a call per lookup.
         return member in self._voters or self._ends.get(member).__class__ is str  # type: ignore[call-overload]
 
     def __iter__(self) -> Iterator[MemberId]:
@@ -113,14 +137,14 @@ class _CastBy(Mapping[MemberId, MemberId]):
         yield from (member for member, end in self._ends.items() if end.__class__ is str)
 
     def items(self) -> ItemsView[MemberId, MemberId]:
-        return _Items(self)
+        return _Items(self, self._pairs)
 
     def _pairs(self) -> Iterator[tuple[MemberId, MemberId]]:
         for voter in self._voters:
             yield voter, voter
         for member, end in self._ends.items():
             if end.__class__ is str:
-                yield member, end  # type: ignore[misc]
+                yield member, end
 
     def __len__(self) -> int:
         return self._count
@@ -154,7 +178,7 @@ class _Reasons(Mapping[MemberId, NotCountedReason]):
         return (member for member in self._roster if member not in counted)
 
     def items(self) -> ItemsView[MemberId, NotCountedReason]:
-        return _Items(self)
+        return _Items(self, self._pairs)
 
     def _pairs(self) -> Iterator[tuple[MemberId, NotCountedReason]]:
         counted, ends = self._counted, self._ends
@@ -192,7 +216,7 @@ class _NextHops(Mapping[MemberId, MemberId]):
         return (member for member, _hop in self._pairs())
 
     def items(self) -> ItemsView[MemberId, MemberId]:
-        return _Items(self)
+        return _Items(self, self._pairs)
 
     def _pairs(self) -> Iterator[tuple[MemberId, MemberId]]:
         roster, voters = self._roster, self._voters
@@ -269,6 +293,17 @@ class DelegationResult:
         return tuple(chain)
 
 
+def applies_to(delegation: Delegation, proposal_id: ProposalId, area: str | None) -> bool:
+    """Whether a delegation bears on a proposal: a global one always, an area one when its area
+    is the proposal's (exactly; a proposal without an area has none), a proposal one when it
+    names this proposal."""
+    if delegation.scope == "global":
+        return True
+    if delegation.scope == "area":
+        return area is not None and delegation.area == area
+    return delegation.proposal == proposal_id
+
+
 def effective_delegates(
     delegations: Iterable[Delegation], proposal_id: ProposalId, area: str | None
 ) -> dict[MemberId, MemberId | None]:
@@ -278,12 +313,11 @@ def effective_delegates(
     scoped = [d for d in delegations if d.scope != "global"]
     if len(hops) + len(scoped) != len(delegations):
         _refuse_duplicates([d for d in delegations if d.scope == "global"])
+    # Global delegations always apply; only the (usually few) scoped ones are asked.
+    scoped = [d for d in scoped if applies_to(d, proposal_id, area)]
     # Narrower scopes are applied after broader ones so that they replace them.
-    for scope, applies in (
-        ("area", lambda d: area is not None and d.area == area),
-        ("proposal", lambda d: d.proposal == proposal_id),
-    ):
-        chosen = [d for d in scoped if d.scope == scope and applies(d)]
+    for scope in ("area", "proposal"):
+        chosen = [d for d in scoped if d.scope == scope]
         narrower = {d.delegator: d.delegate for d in chosen}
         if len(narrower) != len(chosen):
             _refuse_duplicates(chosen)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-# The refusal codes a fediverse reply can carry (DESIGN 4, `fa:reason`); `invalid` covers the
-# rest (a rank given twice, a score out of range), which only the JSON API can send.
+# The refusal codes a reply to a fediverse voter can carry as its `fa:reason`: `unknown_option`
+# (an option that is not the proposal's), `wrong_method` (a ballot of a shape the proposal's
+# method does not take, such as a poll vote on a score proposal); `invalid` covers the rest
+# (malformed JSON, a rank given twice, a score out of range), which only the JSON API can send.
 BallotErrorCode = Literal["unknown_option", "wrong_method", "invalid"]
 
 
@@ -42,4 +44,4 @@ class InvalidAggregateError(GovernanceError):
 
 
 class IllegalTransitionError(GovernanceError):
-    """A lifecycle move that the transition table does not allow."""
+    """A lifecycle move that the transition table does not allow, or a state it does not know."""

@@ -1,4 +1,4 @@
-"""The counting methods on grouped ballots: rows per option, then the outcome (DESIGN 5).
+"""The counting methods on grouped ballots: rows per option, then the method's outcome.
 
 Ballots arrive grouped: each distinct ballot with the number of its direct voters and the
 total weight they cast (their own plus what was delegated to them). Rows say, per option:
@@ -9,6 +9,12 @@ total weight they cast (their own plus what was delegated to them). Rows say, pe
 - score: the sum of scores times weight.
 
 `direct` counts each voter's own weight, `delegated` the weight they carried, `total` both.
+
+Outcomes: single choice, approval and score are won by the highest total (equal highest totals
+tie; single choice under `majority` needs more than half of the weight cast, else
+`no_majority`); yes/no passes by its threshold on yes and no alone, never a tie; ranked is won
+by Schulze's unbeaten options (several tie), and with a status quo a winner must also beat it
+head to head.
 """
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from itertools import compress
 from operator import attrgetter
 from typing import Any
 
-from fedassembly.governance.ballots import Ballot, Choice, Choices, Ranking, Scores
+from fedassembly.governance.ballots import Ballot, Choice, Choices, Ranking, Scores, validate_ballot
 from fedassembly.governance.delegation import Delegation, DelegationResult, resolve_delegation
 from fedassembly.governance.errors import InvalidBallotError
 from fedassembly.governance.methods import Group, count, count_rows
@@ -28,14 +28,14 @@ from fedassembly.governance.model import (
     TallyRow,
 )
 from fedassembly.governance.schulze import SchulzeResult
-from fedassembly.governance.validation import validate_ballot
 
 _STATUSES: tuple[Status, ...] = ("decided", "tie", "no_quorum", "no_majority")
 
 
 @dataclass(frozen=True, slots=True)
 class Result:
-    """A proposal's result: the DESIGN 4 decision fields plus the working behind them."""
+    """A proposal's result: what its published decision states (tally, turnout, roster size,
+    quorum met, outcome) plus the working behind it (delegation resolved, Schulze's relation)."""
 
     tally: tuple[TallyRow, ...]
     turnout: int
@@ -176,7 +176,7 @@ def outcome_from_json(data: Any) -> Outcome:
 
 def result_to_json(result: Result) -> dict[str, Any]:
     """The values of the decision's `fa:tally`, `fa:turnout`, `fa:rosterSize`, `fa:quorumMet`,
-    `fa:outcome` (DESIGN 4), keyed without the prefix; rows as `methods` defines them."""
+    `fa:outcome`, keyed without the `fa:` prefix; rows as `methods` defines them."""
     return {
         "tally": [
             {"name": row.name, "direct": row.direct, "delegated": row.delegated, "total": row.total}

@@ -1,4 +1,7 @@
-"""Refusing invalid proposals and ballots, each with a precise reason (DESIGN 5)."""
+"""Refusing invalid proposals, each with a precise reason; valid ones frozen as a ProposalSpec.
+
+The ballot rules (`validate_ballot`) live in `ballots`, beside the ballots' JSON shapes.
+"""
 
 from __future__ import annotations
 
@@ -7,27 +10,21 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from fedassembly.governance.ballots import Ballot, Choice, Choices, Ranking, Scores
-from fedassembly.governance.errors import InvalidBallotError, InvalidProposalError
+from fedassembly.governance.ballots import validate_ballot
+from fedassembly.governance.errors import InvalidProposalError
 from fedassembly.governance.model import (
     MAX_OPTIONS,
-    MAX_SCORE,
     MAX_TEXT_LENGTH,
-    METHODS,
-    MIN_SCORE,
     STATUS_QUO_OPTION,
     THRESHOLDS,
     YESNO_OPTIONS,
     ProposalSpec,
+    method_of,
+    threshold_of,
 )
 
-_SHAPE = {
-    "single": "one choice",
-    "yesno": "one choice",
-    "approval": "a set of choices",
-    "ranked": "a ranking",
-    "score": "scores",
-}
+# The ballot rules live with the ballots; they are named here too, where callers look for them.
+__all__ = ["validate_ballot", "validate_proposal"]
 
 
 def validate_proposal(
@@ -40,99 +37,29 @@ def validate_proposal(
     status_quo: bool = False,
 ) -> ProposalSpec:
     """Check a new proposal's rules and freeze them; `None` threshold means the method's default."""
-    if method not in METHODS:
-        raise InvalidProposalError(f"unknown method {method!r}; use one of {', '.join(METHODS)}")
+    checked = method_of(method)
     _check_text("title", title)
-    allowed = THRESHOLDS[method]
-    if threshold is None:
-        threshold = allowed[0]
-    elif threshold not in allowed:
-        raise InvalidProposalError(
-            f"threshold {threshold!r} does not fit method {method!r}; use {' or '.join(allowed)}"
-        )
+    rule = THRESHOLDS[checked][0] if threshold is None else threshold_of(checked, threshold)
     if status_quo is not False and status_quo is not True:
         raise InvalidProposalError("status_quo is true or false")
-    if status_quo and method != "ranked":
+    if status_quo and checked != "ranked":
         raise InvalidProposalError("status_quo applies to ranked proposals only")
     return ProposalSpec(
-        options=_check_options(options, method, status_quo),
-        method=method,
-        threshold=threshold,
+        options=_check_options(options, checked, status_quo),
+        method=checked,
+        threshold=rule,
         quorum=_check_quorum(quorum),
         area=_check_area(area),
         status_quo=status_quo,
     )
 
 
-def validate_ballot(spec: ProposalSpec, ballot: Ballot) -> None:
-    """Refuse a ballot whose shape does not fit the method or that names an unknown option."""
-    method = spec.method
-    if isinstance(ballot, Choices) and method in ("single", "yesno"):
-        count = len(ballot.options)
-        raise InvalidBallotError(f"a {method} proposal takes exactly one choice, not {count}", "wrong_method")
-    expected = {
-        "single": Choice,
-        "yesno": Choice,
-        "approval": Choices,
-        "ranked": Ranking,
-        "score": Scores,
-    }[method]
-    if not isinstance(ballot, expected):
-        article = "an" if method == "approval" else "a"
-        raise InvalidBallotError(
-            f"{article} {method} proposal takes {_SHAPE[method]}, not {_describe(ballot)}",
-            "wrong_method",
-        )
-    known = frozenset(spec.options)
-    if isinstance(ballot, Choice):
-        _check_known(ballot.option, known)
-    elif isinstance(ballot, Choices):
-        for option in sorted(ballot.options):
-            _check_known(option, known)
-    elif isinstance(ballot, Ranking):
-        seen: set[str] = set()
-        for option in ballot.order:
-            _check_known(option, known)
-            if option in seen:
-                raise InvalidBallotError(f"option {option!r} is ranked twice")
-            seen.add(option)
-    else:
-        seen = set()
-        for option, score in ballot.scores:
-            _check_known(option, known)
-            if option in seen:
-                raise InvalidBallotError(f"option {option!r} is scored twice")
-            seen.add(option)
-            if isinstance(score, bool) or not isinstance(score, int):
-                raise InvalidBallotError(f"the score of {option!r} is not an integer")
-            if not MIN_SCORE <= score <= MAX_SCORE:
-                raise InvalidBallotError(
-                    f"the score of {option!r} is {score}, outside {MIN_SCORE}..{MAX_SCORE}"
-                )
-
-
-def _check_known(option: str, known: frozenset[str]) -> None:
-    if option not in known:
-        raise InvalidBallotError(f"unknown option {option!r}", "unknown_option")
-
-
-def _describe(ballot: object) -> str:
-    for kind, words in (
-        (Choice, "one choice"),
-        (Choices, "a set of choices"),
-        (Ranking, "a ranking"),
-        (Scores, "scores"),
-    ):
-        if isinstance(ballot, kind):
-            return words
-    return f"a {type(ballot).__name__}"
-
-
-def _check_text(what: str, text: Any) -> None:
+def _check_text(what: str, text: Any) -> str:
     if not isinstance(text, str) or not text.strip():
         raise InvalidProposalError(f"the {what} is empty")
     if len(text) > MAX_TEXT_LENGTH:
         raise InvalidProposalError(f"the {what} has {len(text)} characters; at most {MAX_TEXT_LENGTH}")
+    return text
 
 
 def _check_options(options: Sequence[str] | None, method: str, status_quo: bool) -> tuple[str, ...]:
@@ -186,5 +113,4 @@ def _check_quorum(quorum: Any) -> Fraction:
 def _check_area(area: Any) -> str | None:
     if area is None:
         return None
-    _check_text("area", area)
-    return area
+    return _check_text("area", area)

@@ -20,6 +20,7 @@ from fedassembly.governance.councils import (
     position_from_aggregate,
     position_from_result,
     recheck,
+    rule_name_of,
 )
 from fedassembly.governance.errors import InvalidAggregateError, InvalidPositionError
 from fedassembly.governance.model import YESNO_OPTIONS, Outcome
@@ -51,6 +52,13 @@ def council(rule: CouncilRule, positions=POSITIONS, refused=None) -> Aggregate:
 
 def weights(agg: Aggregate) -> dict[str, Fraction]:
     return {row.name: row.weight for row in agg.tally}
+
+
+def test_rule_name_of_reads_every_rule_and_refuses_others() -> None:
+    for name in ("majority", "weighted", "double_majority", "consensus", "proportional"):
+        assert rule_name_of(name) == name
+    with pytest.raises(InvalidPositionError, match="unknown council rule 'Majority'"):
+        rule_name_of("Majority")
 
 
 def test_majority_of_members() -> None:

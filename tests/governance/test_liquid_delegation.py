@@ -1,4 +1,4 @@
-"""Liquid delegation (DESIGN 5): worked cases, then properties against a naive reference."""
+"""Liquid delegation: worked cases, then properties against a naive reference."""
 
 from __future__ import annotations
 
@@ -12,9 +12,11 @@ from fedassembly.governance.ballots import Choice
 from fedassembly.governance.delegation import (
     Delegation,
     DelegationResult,
+    applies_to,
     check_delegation,
     delegation_to_json,
     resolve_delegation,
+    scope_of,
 )
 from fedassembly.governance.errors import InvalidDelegationError
 from fedassembly.governance.tally import decide
@@ -53,6 +55,62 @@ def test_most_specific_scope_wins_and_none_switches_broader_off() -> None:
     assert resolve(delegations, voters, proposal="other").cast_by["m1"] == "m3"
     assert resolve(delegations, voters, proposal="other", area=None).cast_by["m1"] == "m2"
     assert resolve(delegations, voters, area=None).cast_by["m5"] == "m2"
+
+
+@pytest.mark.parametrize(
+    ("delegation", "proposal", "area", "applies"),
+    [
+        (Delegation("m1", "m2"), "p", "housing", True),
+        (Delegation("m1", "m2"), "p", None, True),
+        (Delegation("m1", None), "q", None, True),  # an explicit "nobody" applies as any delegation
+        (Delegation("m1", "m2", "area", area="housing"), "p", "housing", True),
+        (Delegation("m1", "m2", "area", area="housing"), "p", "safety", False),
+        (Delegation("m1", "m2", "area", area="housing"), "p", "Housing", False),  # exact text
+        (Delegation("m1", "m2", "area", area="housing"), "p", None, False),
+        (Delegation("m1", "m2", "proposal", proposal="p"), "p", "housing", True),
+        (Delegation("m1", "m2", "proposal", proposal="p"), "p", None, True),
+        (Delegation("m1", "m2", "proposal", proposal="p"), "q", "housing", False),
+        (Delegation("m1", "m2", "proposal", proposal="12"), "120", None, False),
+    ],
+)
+def test_applies_to(delegation: Delegation, proposal: str, area: str | None, applies: bool) -> None:
+    """Global always; an area delegation on a proposal of that area; a proposal one on itself."""
+    assert applies_to(delegation, proposal, area) is applies
+
+
+@given(st.data())
+def test_delegations_that_do_not_apply_change_nothing(data) -> None:
+    """Resolution sees only the delegations that apply: dropping the others is the same result."""
+    members = MEMBERS[:5]
+    delegation = st.builds(
+        lambda delegator, delegate, kind, key: Delegation(
+            delegator,
+            None if delegate == delegator else delegate,
+            kind,
+            area=key if kind == "area" else None,
+            proposal=key if kind == "proposal" else None,
+        ),
+        st.sampled_from(members),
+        st.sampled_from([*members, None]),
+        st.sampled_from(["global", "area", "proposal"]),
+        st.sampled_from(["p", "q", "housing", "safety"]),
+    )
+    delegations = data.draw(
+        st.lists(delegation, max_size=10, unique_by=lambda d: (d.delegator, d.scope, d.area, d.proposal))
+    )
+    voters = data.draw(st.lists(st.sampled_from(members), max_size=3))
+    area = data.draw(st.sampled_from(["housing", "safety", None]))
+    applying = [d for d in delegations if applies_to(d, "p", area)]
+    full = resolve_delegation(members, delegations, voters, "p", area)
+    kept = resolve_delegation(members, applying, voters, "p", area)
+    assert delegation_to_json(full) == delegation_to_json(kept)
+
+
+def test_scope_of_reads_stored_scopes_and_refuses_others() -> None:
+    assert [scope_of(text) for text in ("global", "area", "proposal")] == ["global", "area", "proposal"]
+    for text in ("", "Global", "council"):
+        with pytest.raises(InvalidDelegationError, match=f"unknown delegation scope {text!r}"):
+            scope_of(text)
 
 
 def test_uncounted_weight_and_its_reasons() -> None:
@@ -151,7 +209,9 @@ def assemblies(draw):
 
 
 def reference(members, delegations, voters, proposal, area):
-    """Naive and quadratic, written from DESIGN 5 alone: per member, walk and watch for repeats."""
+    """Naive and quadratic, written from the rule alone (the most specific scope first, a voter's
+    own ballot wins, weight stops at a voter, a non-member, nobody, or a cycle): per member,
+    walk and watch for repeats."""
 
     def hop(member):
         for scope, key in (("proposal", proposal), ("area", area), ("global", None)):

@@ -5,6 +5,8 @@ from __future__ import annotations
 from fractions import Fraction
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from fedassembly.governance.ballots import (
     Choice,
@@ -15,7 +17,14 @@ from fedassembly.governance.ballots import (
     ballot_to_json,
 )
 from fedassembly.governance.errors import InvalidBallotError, InvalidProposalError
-from fedassembly.governance.model import STATUS_QUO_OPTION, YESNO_OPTIONS
+from fedassembly.governance.model import (
+    METHODS,
+    STATUS_QUO_OPTION,
+    THRESHOLDS,
+    YESNO_OPTIONS,
+    method_of,
+    threshold_of,
+)
 from fedassembly.governance.validation import validate_ballot, validate_proposal
 
 
@@ -95,6 +104,28 @@ def test_twenty_options_with_status_quo_is_the_limit() -> None:
         validate_proposal("t", [str(i) for i in range(20)], "ranked", status_quo=True)
 
 
+@pytest.mark.parametrize("method", METHODS)
+def test_stored_method_and_threshold_names_are_read_back(method) -> None:
+    assert method_of(method) == method
+    for threshold in THRESHOLDS[method]:
+        assert threshold_of(method_of(method), threshold) == threshold
+
+
+@pytest.mark.parametrize("text", ["", "Single", "plural", "ranked "])
+def test_method_of_refuses_an_unknown_method(text) -> None:
+    with pytest.raises(InvalidProposalError, match=f"unknown method {text!r}; use one of single,"):
+        method_of(text)
+
+
+@pytest.mark.parametrize(
+    ("method", "text"),
+    [("single", "two_thirds"), ("ranked", "plurality"), ("yesno", "Majority"), ("score", "")],
+)
+def test_threshold_of_refuses_one_its_method_does_not_take(method, text) -> None:
+    with pytest.raises(InvalidProposalError, match=f"threshold {text!r} does not fit method {method!r}"):
+        threshold_of(method, text)
+
+
 SINGLE = validate_proposal("t", ["a", "b", "c"], "single")
 APPROVAL = validate_proposal("t", ["a", "b", "c"], "approval")
 RANKED = validate_proposal("t", ["a", "b", "c"], "ranked")
@@ -129,6 +160,20 @@ YESNO = validate_proposal("t", None, "yesno")
         (SCORE, Scores((("a", True),)), "the score of 'a' is not an integer", "invalid"),
         (SCORE, Scores((("x", 1),)), "unknown option 'x'", "unknown_option"),
         (YESNO, Choice("maybe"), "unknown option 'maybe'", "unknown_option"),
+        (
+            SINGLE,
+            Choices(frozenset({"a"})),
+            "a single proposal takes one choice, not a set of choices",
+            "wrong_method",
+        ),
+        (SCORE, Choice("zzz"), "a score proposal takes scores, not one choice", "wrong_method"),
+        (RANKED, Scores((("a", 1),)), "a ranked proposal takes a ranking, not scores", "wrong_method"),
+        (
+            APPROVAL,
+            Ranking(("a",)),
+            "an approval proposal takes a set of choices, not a ranking",
+            "wrong_method",
+        ),
     ],
 )
 def test_invalid_ballots(spec, ballot, reason: str, code: str) -> None:
@@ -172,21 +217,98 @@ def test_ballot_json(method, data, ballot) -> None:
     assert ballot_from_json(method, ballot_to_json(ballot)) == ballot
 
 
+SHAPE = "a ballot has exactly one of the keys choice, choices, ranking, scores"
+
+
 @pytest.mark.parametrize(
-    "data",
+    ("method", "data", "code", "reason"),
     [
-        ["a"],
-        {},
-        {"choice": "a", "ranking": ["a"]},
-        {"vote": "a"},
-        {"choice": 3},
-        {"choices": "a"},
-        {"ranking": [1]},
-        {"scores": ["a"]},
-        {"scores": {"a": 2.5}},
-        {"scores": {"a": True}},
+        ("score", ["a"], "invalid", "a ballot is a JSON object"),
+        ("score", {}, "invalid", SHAPE),
+        ("score", {"choice": "a", "ranking": ["a"]}, "invalid", SHAPE),
+        ("score", {"vote": "a"}, "invalid", SHAPE),
+        ("score", {"scores": {"a": 1}, "vote": "a"}, "invalid", SHAPE),
+        ("score", {"scores": ["a"]}, "invalid", '"scores" is an object of option names to integers'),
+        ("score", {"scores": {"a": 2.5}}, "invalid", "the score of 'a' is not an integer"),
+        ("score", {"scores": {"a": True}}, "invalid", "the score of 'a' is not an integer"),
+        ("single", {"choice": 3}, "invalid", "an option is named by its text, a string"),
+        ("single", {"choices": ["a", 1]}, "invalid", "an option is named by its text, a string"),
+        ("approval", {"choices": "a"}, "invalid", '"choices" is a list of option names'),
+        ("ranked", {"ranking": "a"}, "invalid", '"ranking" is a list of option names'),
+        # A shape the method does not take is refused as such, whatever it holds.
+        ("score", {"choice": 3}, "wrong_method", "a score proposal takes scores, not one choice"),
+        ("score", {"choices": "a"}, "wrong_method", "a score proposal takes scores, not a set of choices"),
+        ("score", {"ranking": [1]}, "wrong_method", "a score proposal takes scores, not a ranking"),
+        ("single", {"scores": {"a": 1}}, "wrong_method", "a single proposal takes one choice, not scores"),
+        ("yesno", {"scores": {"a": 2.5}}, "wrong_method", "a yesno proposal takes one choice, not scores"),
+        ("single", {"ranking": ["a"]}, "wrong_method", "a single proposal takes one choice, not a ranking"),
+        (
+            "approval",
+            {"ranking": ["a"]},
+            "wrong_method",
+            "an approval proposal takes a set of choices, not a ranking",
+        ),
+        (
+            "ranked",
+            {"choices": ["a"]},
+            "wrong_method",
+            "a ranked proposal takes a ranking, not a set of choices",
+        ),
     ],
 )
-def test_malformed_ballot_json(data) -> None:
-    with pytest.raises(InvalidBallotError):
-        ballot_from_json("score", data)
+def test_malformed_ballot_json(method, data, code: str, reason: str) -> None:
+    with pytest.raises(InvalidBallotError) as refused:
+        ballot_from_json(method, data)
+    assert (refused.value.code, refused.value.reason) == (code, reason)
+
+
+@pytest.mark.parametrize(
+    ("spec", "data", "code", "reason"),
+    [
+        (SINGLE, {"choice": "d"}, "unknown_option", "unknown option 'd'"),
+        (SINGLE, {"choice": "A"}, "unknown_option", "unknown option 'A'"),  # exact, case-sensitive
+        (
+            SINGLE,
+            {"choices": ["a", "b"]},
+            "wrong_method",
+            "a single proposal takes exactly one choice, not 2",
+        ),
+        (YESNO, {"choices": []}, "wrong_method", "a yesno proposal takes exactly one choice, not 0"),
+        (APPROVAL, {"choices": ["a", "zz"]}, "unknown_option", "unknown option 'zz'"),
+        (RANKED, {"choice": "q"}, "unknown_option", "unknown option 'q'"),
+        (RANKED, {"ranking": ["b", "b"]}, "invalid", "option 'b' is ranked twice"),
+        (SCORE, {"scores": {"a": 9}}, "invalid", "the score of 'a' is 9, outside 0..5"),
+        (SCORE, {"scores": {"x": 9}}, "unknown_option", "unknown option 'x'"),
+        (SCORE, {"choice": "x"}, "wrong_method", "a score proposal takes scores, not one choice"),
+    ],
+)
+def test_json_ballot_refusals_carry_their_code(spec, data, code: str, reason: str) -> None:
+    """The API's path: read the JSON for the method, then check it against the proposal."""
+    with pytest.raises(InvalidBallotError) as refused:
+        validate_ballot(spec, ballot_from_json(spec.method, data))
+    assert (refused.value.code, refused.value.reason) == (code, reason)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+_READS = {
+    "single": {"choice", "choices"},
+    "yesno": {"choice", "choices"},
+    "approval": {"choice", "choices"},
+    "ranked": {"choice", "ranking"},
+    "score": {"scores"},
+}
+
+
+@given(st.sampled_from(METHODS), st.sampled_from(["choice", "choices", "ranking", "scores"]), _json)
+def test_a_shape_the_method_does_not_take_is_wrong_method(method, key, value) -> None:
+    """Whatever the value, only the key decides `wrong_method`; a read key is never refused so."""
+    try:
+        ballot_from_json(method, {key: value})
+    except InvalidBallotError as error:
+        assert (error.code == "wrong_method") == (key not in _READS[method])
+    else:
+        assert key in _READS[method]
