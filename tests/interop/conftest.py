@@ -145,6 +145,24 @@ class FedifyPeer:
         """
         return await self._get_json("/_lookup", [("url", url)])
 
+    async def assertion_methods(self, url: str) -> dict[str, Any]:
+        """The actor's FEP-521a keys as fedify's ``getAssertionMethods()`` yields them:
+        ``{"type", "id", "assertionMethodIds", "assertionMethods": [{"type", "id", "controller",
+        "algorithm", "publicKeyMultibase", "jsonld"}]}`` (``publicKeyMultibase`` re-encoded by
+        fedify from the key it imported). Raises PeerError (404/502) when ``url`` is no actor
+        fedify can fetch."""
+        return await self._get_json("/_assertion_methods", [("url", url)])
+
+    async def verify_object(self, url: str, *, tamper: bool = False) -> dict[str, Any]:
+        """The document at ``url`` (fetched by the peer) checked as fedify's ``verifyObject``
+        checks it: ``verifyProof`` on each FEP-8b32 proof, and every ``attributedTo``/``actor``
+        must control a key that verified one. ``{"verified", "unauthenticated", "proofs":
+        [{"verificationMethod", "cryptosuite", "keyId", "controller"}]}``; ``keyId`` is None for
+        a proof ``verifyProof`` rejected. ``tamper`` changes the document's ``name`` first.
+        (``verifyObject`` itself refuses types fedify has no class for, such as fa:Decision.)"""
+        params = [("url", url)] + ([("tamper", "1")] if tamper else [])
+        return await self._get_json("/_verify_object", params)
+
     async def wait_for(self, predicate: Callable[[dict[str, Any]], Any], timeout: float = 5.0,
                        *, raw: bool = False, count: int = 1) -> list[dict[str, Any]]:
         """Poll the received log (the raw log if ``raw``) until at least ``count`` entries satisfy

@@ -21,6 +21,14 @@
 //                         json (parsed), status (what fedify answered)
 //   POST /_reset          clears both logs
 //   GET  /_lookup?url=…   fedify's lookupObject of a remote object: {type, id, summary, jsonld}
+//   GET  /_assertion_methods?url=…  an actor's FEP-521a keys as fedify reads them:
+//                         {type, id, assertionMethodIds, assertionMethods: [{type, id, controller,
+//                         algorithm, publicKeyMultibase, jsonld}]} (getAssertionMethods())
+//   GET  /_verify_object?url=…[&tamper=1]  fetches a document and checks it as fedify's
+//                         verifyObject does (verifyProof on each FEP-8b32 proof; every
+//                         attributedTo/actor the controller of a verified key): {verified,
+//                         unauthenticated, proofs: [{verificationMethod, cryptosuite, keyId,
+//                         controller}]}; tamper=1 sets the document's `name` first
 //   GET  /_send/{follow|undo-follow|note|mention|question|vote|votes}?to=<actor URL>&…
 //                         makes bob send; answers {sent, activities, inbox, json}
 import { readFileSync } from "node:fs";
@@ -40,10 +48,12 @@ if (process.env.HTTPS_LOOPBACK_REWRITE !== "0") {
   };
 }
 
-const { createFederation, MemoryKvStore, generateCryptoKeyPair } = await import("@fedify/fedify");
 const {
-  Accept, Activity, Announce, Collection, Create, Delete, Endpoints, Follow, Link, Mention, Note,
-  Person, Question, Tombstone, Undo, Update, isActor,
+  createFederation, MemoryKvStore, generateCryptoKeyPair, verifyProof,
+} = await import("@fedify/fedify");
+const {
+  Accept, Activity, Announce, Collection, Create, DataIntegrityProof, Delete, Endpoints, Follow, Link,
+  Mention, Note, Person, Question, Tombstone, Undo, Update, isActor,
 } = await import("@fedify/fedify/vocab");
 const { Temporal } = await import("@js-temporal/polyfill");
 const { configure, getConsoleSink } = await import("@logtape/logtape");
@@ -391,6 +401,65 @@ async function lookup(url) {
   };
 }
 
+async function assertionMethods(url) {
+  const ctx = federation.createContext(new URL(ORIGIN), undefined);
+  const target = url.searchParams.get("url");
+  if (!target) throw new HttpError(400, "missing ?url=");
+  const actor = await ctx.lookupObject(target);
+  if (actor == null) throw new HttpError(404, `fedify could not look up ${target}`);
+  if (!isActor(actor)) throw new HttpError(502, `${target} is a ${actor.constructor?.name}, not an actor`);
+  const methods = [];
+  for await (const key of actor.getAssertionMethods(loaders(ctx))) {
+    // fedify keeps the key as a CryptoKey; its own compact form gives the multibase back.
+    const jsonld = await key.toJsonLd({ format: "compact", contextLoader: ctx.contextLoader });
+    methods.push({
+      type: key.constructor?.name ?? null,
+      id: key.id?.href ?? null,
+      controller: key.controllerId?.href ?? null,
+      algorithm: key.publicKey?.algorithm?.name ?? null,
+      publicKeyMultibase: jsonld.publicKeyMultibase ?? null,
+      jsonld,
+    });
+  }
+  return {
+    type: actor.constructor?.name ?? null,
+    id: actor.id?.href ?? null,
+    assertionMethodIds: actor.assertionMethodIds.map((u) => u.href),
+    assertionMethods: methods,
+  };
+}
+
+// fedify's verifyObject(cls, …) first parses the document with a vocab class, and fedify has none
+// for our own types (fa:Decision, fa:Aggregate: "Invalid type"). So this does what verifyObject
+// does after parsing: verifyProof for every proof, then every attributedTo and actor must be the
+// controller of a key that verified one.
+async function verifyRemoteObject(url) {
+  const ctx = federation.createContext(new URL(ORIGIN), undefined);
+  const target = url.searchParams.get("url");
+  if (!target) throw new HttpError(400, "missing ?url=");
+  const { document } = await ctx.documentLoader(target);
+  if (url.searchParams.get("tamper") === "1") document.name = `${document.name ?? ""} (tampered)`;
+  const options = loaders(ctx); // no key cache: each call fetches the key afresh
+  const asList = (v) => (v == null ? [] : Array.isArray(v) ? v : [v]);
+  const attributions = new Set(
+    [...asList(document.attributedTo), ...asList(document.actor)].map((a) => (typeof a === "string" ? a : a?.id)));
+  const proofs = [];
+  for (const proofJson of asList(document.proof)) {
+    const proof = await DataIntegrityProof.fromJsonLd(
+      { "@context": document["@context"], ...proofJson }, options);
+    const key = await verifyProof(document, proof, options);
+    if (key?.controllerId != null) attributions.delete(key.controllerId.href);
+    proofs.push({
+      verificationMethod: proof.verificationMethodId?.href ?? null,
+      cryptosuite: proof.cryptosuite ?? null,
+      keyId: key?.id?.href ?? null,
+      controller: key?.controllerId?.href ?? null,
+    });
+  }
+  const verified = proofs.length > 0 && proofs.every((p) => p.keyId != null) && attributions.size === 0;
+  return { verified, unauthenticated: [...attributions], proofs };
+}
+
 // ---------------------------------------------------------------------------------------------
 function sendJson(res, status, body) {
   res.writeHead(status, { "content-type": "application/json" });
@@ -407,9 +476,11 @@ const server = http.createServer(async (req, res) => {
       receivedRaw.length = 0;
       return sendJson(res, 200, { reset: true });
     }
-    if (url.pathname === "/_lookup" || url.pathname.startsWith("/_send/")) {
+    const controls = { "/_lookup": lookup, "/_assertion_methods": assertionMethods,
+      "/_verify_object": verifyRemoteObject };
+    if (Object.hasOwn(controls, url.pathname) || url.pathname.startsWith("/_send/")) {
       try {
-        return sendJson(res, 200, url.pathname === "/_lookup" ? await lookup(url) : await control(url));
+        return sendJson(res, 200, await (controls[url.pathname] ?? control)(url));
       } catch (e) {
         console.error(`[fedify] ${url.pathname} failed:`, e);
         return sendJson(res, e instanceof HttpError ? e.status : 500, { error: String(e?.message ?? e) });
