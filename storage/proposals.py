@@ -167,3 +167,9 @@ async def list_delegations_for_group(conn: Connection, group_id: int) -> list[De
         (group_id,),
     )
     return [DelegationRow(*row) for row in rows]
+
+
+async def get_proposal_scope_by_id(conn: Connection, proposal_id: int) -> tuple[int, str] | None:
+    """(group id, state) of a proposal, to check a proposal-scoped delegation."""
+    row = await fetchone(conn, "SELECT group_id, state FROM proposals WHERE id = ?", (proposal_id,))
+    return (int(row[0]), str(row[1])) if row else None
