@@ -123,6 +123,22 @@ async def list_proposals_by_group(
     return [p for p in map(_proposal, rows) if p is not None]
 
 
+async def list_due_proposal_ids(conn: Connection, now: float) -> list[int]:
+    """Open proposals whose closing time has come, earliest first."""
+    rows = await fetchall(
+        conn,
+        "SELECT id FROM proposals WHERE state = 'open' AND closes_at <= ? ORDER BY closes_at, id",
+        (now,),
+    )
+    return [int(row[0]) for row in rows]
+
+
+async def get_next_closing_time(conn: Connection) -> float | None:
+    """The earliest closing time among open proposals."""
+    row = await fetchone(conn, "SELECT MIN(closes_at) FROM proposals WHERE state = 'open'")
+    return float(row[0]) if row and row[0] is not None else None
+
+
 async def put_proposal_withdrawn(conn: Connection, proposal_id: int, closed_at: str) -> bool:
     """Withdraw an open proposal; False if it was no longer open."""
     cursor = await conn.execute(

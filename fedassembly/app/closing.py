@@ -54,7 +54,7 @@ def decision_url(node: Node, proposal_id: int) -> str:
 async def close_due(node: Node, now: float) -> int:
     """Close and decide every open proposal whose time has come; how many this call decided."""
     decided = 0
-    for proposal_id in await decision_repo.list_due_proposal_ids(node.db.reader, now):
+    for proposal_id in await proposal_repo.list_due_proposal_ids(node.db.reader, now):
         try:
             decided += await close_proposal(node, proposal_id, now)
         except Exception:
@@ -133,7 +133,7 @@ async def run_closer(node: Node, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             await close_due(node, time.time())
-            next_at = await decision_repo.get_next_closing_time(node.db.reader)
+            next_at = await proposal_repo.get_next_closing_time(node.db.reader)
         except Exception:
             log.exception("closing round failed")
             next_at = None
