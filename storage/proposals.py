@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from storage.db import Connection, Row, fetchall, fetchone
 
@@ -139,13 +140,55 @@ async def get_next_closing_time(conn: Connection) -> float | None:
     return float(row[0]) if row and row[0] is not None else None
 
 
-async def put_proposal_withdrawn(conn: Connection, proposal_id: int, closed_at: str) -> bool:
-    """Withdraw an open proposal; False if it was no longer open."""
-    cursor = await conn.execute(
-        "UPDATE proposals SET state = 'withdrawn', closed_at = ? WHERE id = ? AND state = 'open'",
-        (closed_at, proposal_id),
-    )
-    return cursor.rowcount > 0
+async def set_proposal_state(
+    conn: Connection,
+    proposal_id: int,
+    *,
+    from_state: str,
+    to_state: str,
+    at: str,
+    decision: dict[str, Any] | None = None,
+    snapshot: dict[str, Any] | None = None,
+) -> bool:
+    """Move a proposal from ``from_state`` to ``to_state``; False, writing nothing, if it is not
+    in ``from_state`` (another closer, a withdrawal or a restart got there first).
+
+    The caller decides that the move is legal; this writes what the target state carries:
+
+    - ``closed``: ``closed_at = at``, and no coalesced Update is pending any more (the closer
+      queues the final one itself);
+    - ``withdrawn``: ``closed_at = at``;
+    - ``decided``: ``decision`` and ``snapshot`` (the ballots page data, as compact JSON), both
+      required and written once: the move also requires that no decision is stored yet. The
+      proposal keeps the ``closed_at`` of its close; ``at`` is not written.
+    """
+    params: tuple[object, ...]
+    if to_state == "decided":
+        if decision is None or snapshot is None:
+            raise ValueError("the move to decided writes a decision and its snapshot: both are needed")
+        sql = (
+            "UPDATE proposals SET state = ?, decision = ?, snapshot = ?"
+            " WHERE id = ? AND state = ? AND decision IS NULL"
+        )
+        params = (
+            to_state,
+            json.dumps(decision),
+            json.dumps(snapshot, separators=(",", ":")),
+            proposal_id,
+            from_state,
+        )
+    elif decision is not None or snapshot is not None:
+        raise ValueError(f"only the move to decided writes a decision, not the move to {to_state!r}")
+    elif to_state == "closed":
+        sql = "UPDATE proposals SET state = ?, closed_at = ?, update_due_at = NULL WHERE id = ? AND state = ?"
+        params = (to_state, at, proposal_id, from_state)
+    elif to_state == "withdrawn":
+        sql = "UPDATE proposals SET state = ?, closed_at = ? WHERE id = ? AND state = ?"
+        params = (to_state, at, proposal_id, from_state)
+    else:
+        raise ValueError(f"a proposal cannot be moved to {to_state!r}")
+    cursor = await conn.execute(sql, params)
+    return cursor.rowcount == 1
 
 
 async def put_update_due(conn: Connection, proposal_id: int, due_at: float) -> None:

@@ -32,7 +32,6 @@ from fedassembly.governance.tally import LiveCounts, Result
 from federation.proofs import sign_object
 from storage import actors as actor_repo
 from storage import ballots as ballot_repo
-from storage import decisions as decision_repo
 from storage import follows as follow_repo
 from storage import members as member_repo
 from storage import outbox as outbox_repo
@@ -80,7 +79,9 @@ async def close_proposal(node: Node, proposal_id: int, now: float) -> bool:
             return False
         closed_at = now_iso()
         closed_state = transition(proposal.state, "close")  # type: ignore[arg-type]
-        if not await decision_repo.put_proposal_closed(conn, proposal_id, closed_at):
+        if not await proposal_repo.set_proposal_state(
+            conn, proposal_id, from_state=proposal.state, to_state=closed_state, at=closed_at
+        ):
             return False
         roster = await member_repo.list_member_ids(conn, group.id)
         delegations = await proposal_repo.list_delegations_for_group(conn, group.id)
@@ -98,7 +99,10 @@ async def close_proposal(node: Node, proposal_id: int, now: float) -> bool:
         decided = dataclasses.replace(proposal, state=decided_state, closed_at=closed_at)
         await _queue_publications(node, conn, group, decided, computed.result, document)
         # Last: any later UPDATE of the row would rewrite the large ballots page stored with it.
-        await decision_repo.put_proposal_decided(conn, proposal_id, document, computed.ballots_page)
+        await proposal_repo.set_proposal_state(
+            conn, proposal_id, from_state=closed_state, to_state=decided_state, at=closed_at,
+            decision=document, snapshot=computed.ballots_page,
+        )
     node.delivery_queued()
     log.info("proposal %s decided: %s", proposal_id, document["fa:outcome"]["status"])
     return True

@@ -23,7 +23,8 @@ from fedassembly.app.vocab import PUBLIC
 from fedassembly.governance import ballot_log
 from fedassembly.governance.ballots import ballot_from_json, ballot_to_json
 from fedassembly.governance.delegation import Delegation, resolve_delegation
-from fedassembly.governance.errors import GovernanceError
+from fedassembly.governance.errors import GovernanceError, IllegalTransitionError
+from fedassembly.governance.lifecycle import transition
 from fedassembly.governance.model import ProposalSpec
 from fedassembly.governance.tally import LiveCounts, live_counts
 from fedassembly.governance.validation import validate_ballot, validate_proposal
@@ -196,7 +197,13 @@ async def withdraw_proposal(node: Node, proposal_id: int) -> None:
     """Withdraw an open proposal: closed without a decision, followers shown it closed."""
     async with node.db.transaction() as conn:
         proposal = await get_proposal(conn, proposal_id)
-        if not await proposal_repo.put_proposal_withdrawn(conn, proposal.id, now_iso()):
+        try:
+            withdrawn = transition(proposal.state, "withdraw")  # type: ignore[arg-type]
+        except IllegalTransitionError as error:
+            raise ConflictError(f"proposal {proposal_id} is {proposal.state}, not open") from error
+        if not await proposal_repo.set_proposal_state(
+            conn, proposal.id, from_state=proposal.state, to_state=withdrawn, at=now_iso()
+        ):
             raise ConflictError(f"proposal {proposal_id} is {proposal.state}, not open")
         await queue_question_update(node, conn, proposal)
     node.delivery_queued()
