@@ -56,14 +56,6 @@ class Proposal:
         return self.state == "open"
 
 
-@dataclass(frozen=True, slots=True)
-class DelegationRow:
-    delegator: str
-    scope: str  # global | area | proposal
-    scope_key: str  # '' for global, the area, or the proposal id as text
-    delegate: str | None
-
-
 _COLUMNS = (
     "id, group_id, kind, title, content, options, method, threshold, quorum, area, status_quo,"
     " closes_at, created_at, created_by, state, closed_at, update_due_at, decision, snapshot"
@@ -215,17 +207,6 @@ async def list_proposals_update_due(
         (now, limit),
     )
     return [p for p in map(_proposal, rows) if p is not None]
-
-
-async def list_delegations_for_group(conn: Connection, group_id: int) -> list[DelegationRow]:
-    """Every delegation in force inside a group (all scopes)."""
-    rows = await fetchall(
-        conn,
-        "SELECT delegator, scope, scope_key, delegate FROM delegations WHERE group_id = ?"
-        " ORDER BY delegator, scope, scope_key",
-        (group_id,),
-    )
-    return [DelegationRow(*row) for row in rows]
 
 
 async def get_proposal_scope_by_id(conn: Connection, proposal_id: int) -> tuple[int, str] | None:

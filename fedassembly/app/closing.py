@@ -32,6 +32,7 @@ from fedassembly.governance.tally import LiveCounts, Result
 from federation.proofs import sign_object
 from storage import actors as actor_repo
 from storage import ballots as ballot_repo
+from storage import delegations as delegation_repo
 from storage import follows as follow_repo
 from storage import members as member_repo
 from storage import outbox as outbox_repo
@@ -84,7 +85,7 @@ async def close_proposal(node: Node, proposal_id: int, now: float) -> bool:
         ):
             return False
         roster = await member_repo.list_member_ids(conn, group.id)
-        delegations = await proposal_repo.list_delegations_for_group(conn, group.id)
+        delegations = await delegation_repo.list_delegations(conn, group.id)
         leaves = await ballot_repo.list_ballots(conn, proposal_id)
         decision_id = decision_url(node, proposal_id)
         computed = compute_decision(

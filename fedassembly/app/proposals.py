@@ -30,6 +30,7 @@ from fedassembly.governance.tally import LiveCounts, live_counts
 from fedassembly.governance.validation import validate_ballot, validate_proposal
 from storage import actors as actor_repo
 from storage import ballots as ballot_repo
+from storage import delegations as delegation_repo
 from storage import follows as follow_repo
 from storage import members as member_repo
 from storage import outbox as outbox_repo
@@ -80,7 +81,7 @@ async def group_of(conn: Connection, proposal: Proposal) -> LocalActor:
 async def delegations_of(conn: Connection, group_id: int) -> list[Delegation]:
     """The group's delegations in force now, as governance values."""
     delegations = []
-    for row in await proposal_repo.list_delegations_for_group(conn, group_id):
+    for row in await delegation_repo.list_delegations(conn, group_id):
         try:
             delegations.append(Delegation(
                 row.delegator, row.delegate, row.scope,  # type: ignore[arg-type]
