@@ -11,7 +11,8 @@ from storage import ballots as ballot_repo
 from storage.ballots import BallotRow, RefusedBallot
 from storage.db import Database
 
-NewActor = NewProposalFactory = Callable[..., Awaitable[int]]  # the conftest factories
+NewActor = Callable[..., Awaitable[int]]  # the conftest factories
+NewProposalFactory = Callable[..., Awaitable[int]]
 
 ANA = "https://social.example/users/ana"
 BOB = "https://other.example/users/bob"

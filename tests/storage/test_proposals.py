@@ -12,7 +12,8 @@ from storage import proposals as proposal_repo
 from storage.db import Database
 from storage.proposals import NewProposal, Proposal
 
-NewActor = NewProposalFactory = Callable[..., Awaitable[int]]  # the conftest factories
+NewActor = Callable[..., Awaitable[int]]  # the conftest factories
+NewProposalFactory = Callable[..., Awaitable[int]]
 
 DECISION: dict[str, Any] = {"id": "https://node.example/decisions/1", "fa:outcome": {"status": "decided"}}
 SNAPSHOT: dict[str, Any] = {"ballots": [{"seq": 0, "voter": "https://s.example/u/a"}], "roster": ["a", "b"]}

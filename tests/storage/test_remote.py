@@ -13,7 +13,8 @@ from storage.members import Member
 from storage.remote import RemoteActor, RemoteKeyRow
 
 NOW = "2030-01-01T00:00:00Z"
-NewActor = NewProposalFactory = Callable[..., Awaitable[int]]  # the conftest factories
+NewActor = Callable[..., Awaitable[int]]  # the conftest factories
+NewProposalFactory = Callable[..., Awaitable[int]]
 
 
 def remote(name: str, host: str = "social.example", shared: bool = True) -> RemoteActor:
