@@ -120,4 +120,3 @@ async def delete_delegations_of_actor(conn: Connection, actor: str) -> int:
     """Drop every delegation made by or to an actor, in every group (its account is gone)."""
     cursor = await conn.execute("DELETE FROM delegations WHERE delegator = ? OR delegate = ?", (actor, actor))
     return cursor.rowcount
-
