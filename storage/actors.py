@@ -79,12 +79,6 @@ async def put_actor_settings(conn: Connection, actor_id: int, settings: dict[str
     await conn.execute("UPDATE local_actors SET settings = ? WHERE id = ?", (json.dumps(settings), actor_id))
 
 
-async def get_password_hash(conn: Connection, actor_id: int) -> str | None:
-    """A person's stored password hash."""
-    row = await fetchone(conn, "SELECT password_hash FROM local_actors WHERE id = ?", (actor_id,))
-    return row[0] if row else None
-
-
 async def count_actors_by_kind(conn: Connection) -> dict[str, int]:
     """How many local actors of each kind exist."""
     rows = await fetchall(conn, "SELECT kind, COUNT(*) FROM local_actors GROUP BY kind")

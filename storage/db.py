@@ -37,7 +37,7 @@ import asyncio
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -79,7 +79,9 @@ class WriterConnection:
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
         return self._conn.execute(sql, tuple(params))
 
-    async def executemany(self, sql: str, rows: Iterable[Iterable[Any]]) -> sqlite3.Cursor:
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        # Rows are sequences (sqlite3 binds by index), which also satisfies aiosqlite's
+        # Iterable[Iterable[Any]]: a repository's call type-checks against either connection.
         return self._conn.executemany(sql, rows)
 
     async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:

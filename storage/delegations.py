@@ -120,9 +120,3 @@ async def delete_delegations_of_actor(conn: Connection, actor: str) -> int:
     """Drop every delegation made by or to an actor, in every group (its account is gone)."""
     cursor = await conn.execute("DELETE FROM delegations WHERE delegator = ? OR delegate = ?", (actor, actor))
     return cursor.rowcount
-
-
-async def get_proposal_scope_by_id(conn: Connection, proposal_id: int) -> tuple[int, str] | None:
-    """(group id, state) of a proposal, to check a proposal-scoped delegation."""
-    row = await fetchone(conn, "SELECT group_id, state FROM proposals WHERE id = ?", (proposal_id,))
-    return (int(row[0]), str(row[1])) if row else None

@@ -75,16 +75,6 @@ async def kill_delivery(conn: Connection, job_id: int, attempts: int, error: str
     )
 
 
-async def pause_host(conn: Connection, host: str, until: float, now: float) -> None:
-    """Pause a failing host until ``until`` (never later than its next scheduled retry)."""
-    await conn.execute(
-        "INSERT INTO delivery_hosts (host, paused_until, failures, updated_at) VALUES (?, ?, 1, ?)"
-        " ON CONFLICT (host) DO UPDATE SET paused_until = excluded.paused_until,"
-        " failures = failures + 1, updated_at = excluded.updated_at",
-        (host, until, now),
-    )
-
-
 async def clear_hosts(conn: Connection, hosts: Iterable[str]) -> None:
     """Hosts that answered again are no longer paused."""
     await conn.executemany("DELETE FROM delivery_hosts WHERE host = ?", [(h,) for h in hosts])

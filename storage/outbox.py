@@ -80,6 +80,14 @@ async def count_all_public_activities(conn: Connection) -> int:
     return int(row[0]) if row else 0
 
 
+async def count_activities_of_type(conn: Connection, actor_id: int, type_: str) -> int:
+    """How many activities of one type an actor published."""
+    row = await fetchone(
+        conn, "SELECT COUNT(*) FROM outbox_activities WHERE actor_id = ? AND type = ?", (actor_id, type_)
+    )
+    return int(row[0]) if row else 0
+
+
 async def put_object(conn: Connection, obj: dict[str, Any], actor_id: int, created_at: str) -> None:
     """Store an object a local actor created, served at its id."""
     await conn.execute(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any
 
 from storage.db import Connection, Row, fetchall, fetchone
 
@@ -53,14 +54,6 @@ class Proposal:
     @property
     def is_open(self) -> bool:
         return self.state == "open"
-
-
-@dataclass(frozen=True, slots=True)
-class DelegationRow:
-    delegator: str
-    scope: str  # global | area | proposal
-    scope_key: str  # '' for global, the area, or the proposal id as text
-    delegate: str | None
 
 
 _COLUMNS = (
@@ -123,13 +116,71 @@ async def list_proposals_by_group(
     return [p for p in map(_proposal, rows) if p is not None]
 
 
-async def put_proposal_withdrawn(conn: Connection, proposal_id: int, closed_at: str) -> bool:
-    """Withdraw an open proposal; False if it was no longer open."""
-    cursor = await conn.execute(
-        "UPDATE proposals SET state = 'withdrawn', closed_at = ? WHERE id = ? AND state = 'open'",
-        (closed_at, proposal_id),
+async def list_due_proposal_ids(conn: Connection, now: float) -> list[int]:
+    """Open proposals whose closing time has come, earliest first."""
+    rows = await fetchall(
+        conn,
+        "SELECT id FROM proposals WHERE state = 'open' AND closes_at <= ? ORDER BY closes_at, id",
+        (now,),
     )
-    return cursor.rowcount > 0
+    return [int(row[0]) for row in rows]
+
+
+async def get_next_closing_time(conn: Connection) -> float | None:
+    """The earliest closing time among open proposals."""
+    row = await fetchone(conn, "SELECT MIN(closes_at) FROM proposals WHERE state = 'open'")
+    return float(row[0]) if row and row[0] is not None else None
+
+
+async def set_proposal_state(
+    conn: Connection,
+    proposal_id: int,
+    *,
+    from_state: str,
+    to_state: str,
+    at: str,
+    decision: dict[str, Any] | None = None,
+    snapshot: dict[str, Any] | None = None,
+) -> bool:
+    """Move a proposal from ``from_state`` to ``to_state``; False, writing nothing, if it is not
+    in ``from_state`` (another closer, a withdrawal or a restart got there first).
+
+    The caller decides that the move is legal; this writes what the target state carries:
+
+    - ``closed``: ``closed_at = at``, and no coalesced Update is pending any more (the closer
+      queues the final one itself);
+    - ``withdrawn``: ``closed_at = at``;
+    - ``decided``: ``decision`` and ``snapshot`` (the ballots page data, as compact JSON), both
+      required and written once: the move also requires that no decision is stored yet. The
+      proposal keeps the ``closed_at`` of its close; ``at`` is not written.
+    """
+    params: tuple[object, ...]
+    if to_state == "decided":
+        if decision is None or snapshot is None:
+            raise ValueError("the move to decided writes a decision and its snapshot: both are needed")
+        sql = (
+            "UPDATE proposals SET state = ?, decision = ?, snapshot = ?"
+            " WHERE id = ? AND state = ? AND decision IS NULL"
+        )
+        params = (
+            to_state,
+            json.dumps(decision),
+            json.dumps(snapshot, separators=(",", ":")),
+            proposal_id,
+            from_state,
+        )
+    elif decision is not None or snapshot is not None:
+        raise ValueError(f"only the move to decided writes a decision, not the move to {to_state!r}")
+    elif to_state == "closed":
+        sql = "UPDATE proposals SET state = ?, closed_at = ?, update_due_at = NULL WHERE id = ? AND state = ?"
+        params = (to_state, at, proposal_id, from_state)
+    elif to_state == "withdrawn":
+        sql = "UPDATE proposals SET state = ?, closed_at = ? WHERE id = ? AND state = ?"
+        params = (to_state, at, proposal_id, from_state)
+    else:
+        raise ValueError(f"a proposal cannot be moved to {to_state!r}")
+    cursor = await conn.execute(sql, params)
+    return cursor.rowcount == 1
 
 
 async def put_update_due(conn: Connection, proposal_id: int, due_at: float) -> None:
@@ -158,12 +209,7 @@ async def list_proposals_update_due(
     return [p for p in map(_proposal, rows) if p is not None]
 
 
-async def list_delegations_for_group(conn: Connection, group_id: int) -> list[DelegationRow]:
-    """Every delegation in force inside a group (all scopes)."""
-    rows = await fetchall(
-        conn,
-        "SELECT delegator, scope, scope_key, delegate FROM delegations WHERE group_id = ?"
-        " ORDER BY delegator, scope, scope_key",
-        (group_id,),
-    )
-    return [DelegationRow(*row) for row in rows]
+async def get_proposal_scope_by_id(conn: Connection, proposal_id: int) -> tuple[int, str] | None:
+    """(group id, state) of a proposal, to check a proposal-scoped delegation."""
+    row = await fetchone(conn, "SELECT group_id, state FROM proposals WHERE id = ?", (proposal_id,))
+    return (int(row[0]), str(row[1])) if row else None

@@ -30,7 +30,7 @@ from fedassembly.governance.tally import LiveCounts, Result
 from federation.proofs import sign_object
 from storage import actors as actor_repo
 from storage import ballots as ballot_repo
-from storage import decisions as decision_repo
+from storage import delegations as delegation_repo
 from storage import follows as follow_repo
 from storage import members as member_repo
 from storage import proposals as proposal_repo
@@ -46,7 +46,7 @@ MAX_SLEEP_SECONDS = 1.0
 async def close_due(node: Node, now: float) -> int:
     """Close and decide every open proposal whose time has come; how many this call decided."""
     decided = 0
-    for proposal_id in await decision_repo.list_due_proposal_ids(node.db.reader, now):
+    for proposal_id in await proposal_repo.list_due_proposal_ids(node.db.reader, now):
         try:
             decided += await close_proposal(node, proposal_id, now)
         except Exception:
@@ -72,10 +72,12 @@ async def close_proposal(node: Node, proposal_id: int, now: float) -> bool:
             return False
         closed_at = node.now_iso()
         closed_state = transition(state_of(proposal.state), "close")
-        if not await decision_repo.put_proposal_closed(conn, proposal_id, closed_at):
+        if not await proposal_repo.set_proposal_state(
+            conn, proposal_id, from_state=proposal.state, to_state=closed_state, at=closed_at
+        ):
             return False
         roster = await member_repo.list_member_ids(conn, group.id)
-        delegations = await proposal_repo.list_delegations_for_group(conn, group.id)
+        delegations = await delegation_repo.list_delegations(conn, group.id)
         leaves = await ballot_repo.list_ballots(conn, proposal_id)
         decision_id = node.urls.decision(proposal_id)
         computed = compute_decision(
@@ -90,7 +92,10 @@ async def close_proposal(node: Node, proposal_id: int, now: float) -> bool:
         decided = dataclasses.replace(proposal, state=decided_state, closed_at=closed_at)
         await _queue_publications(node, conn, group, decided, computed.result, document)
         # Last: any later UPDATE of the row would rewrite the large ballots page stored with it.
-        await decision_repo.put_proposal_decided(conn, proposal_id, document, computed.ballots_page)
+        await proposal_repo.set_proposal_state(
+            conn, proposal_id, from_state=closed_state, to_state=decided_state, at=closed_at,
+            decision=document, snapshot=computed.ballots_page,
+        )
     node.delivery_queued()
     log.info("proposal %s decided: %s", proposal_id, document["fa:outcome"]["status"])
     return True
@@ -123,7 +128,7 @@ async def run_closer(node: Node, stop: asyncio.Event) -> None:
     while not stop.is_set():
         try:
             await close_due(node, node.clock())
-            next_at = await decision_repo.get_next_closing_time(node.db.reader)
+            next_at = await proposal_repo.get_next_closing_time(node.db.reader)
         except Exception:
             log.exception("closing round failed")
             next_at = None

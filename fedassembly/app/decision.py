@@ -23,7 +23,8 @@ from fedassembly.governance.canonical import canonical_json
 from fedassembly.governance.delegation import Delegation, delegation_to_json
 from fedassembly.governance.tally import Result, decide, result_to_json
 from storage.ballots import BallotRow
-from storage.proposals import DelegationRow, Proposal
+from storage.delegations import StoredDelegation
+from storage.proposals import Proposal
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,7 +44,7 @@ def rule_json(record: Proposal) -> dict[str, Any]:
     return rule
 
 
-def delegation_snapshot(rows: Iterable[DelegationRow], record: Proposal) -> list[dict[str, Any]]:
+def delegation_snapshot(rows: Iterable[StoredDelegation], record: Proposal) -> list[dict[str, Any]]:
     """The group's delegations that apply to the proposal (global, its area, itself), in order."""
     snapshot = []
     for row in rows:
@@ -90,7 +91,7 @@ def compute_decision(
     proposal_url: str,
     group_url: str,
     roster: Sequence[str],
-    delegations: Sequence[DelegationRow],
+    delegations: Sequence[StoredDelegation],
     leaves: Sequence[BallotRow],
 ) -> Decision:
     """Tally the proposal and build its DESIGN 4 decision (without proof) and its ballots page."""

@@ -17,6 +17,7 @@ from fedassembly.governance.delegation import check_delegation
 from fedassembly.governance.errors import GovernanceError
 from storage import delegations as delegation_repo
 from storage import members as member_repo
+from storage import proposals as proposal_repo
 from storage import remote as remote_repo
 from storage.actors import LocalActor
 from storage.db import Connection
@@ -86,7 +87,7 @@ async def record_delegation(
     except GovernanceError as error:
         raise InvalidError(error.reason) from error
     if scope.scope == "proposal":
-        found = await delegation_repo.get_proposal_scope_by_id(conn, int(scope.key))
+        found = await proposal_repo.get_proposal_scope_by_id(conn, int(scope.key))
         if found is None or found[0] != group.id:
             raise NotFoundError(f"no proposal {scope.key} in {group.name}")
         if found[1] != "open":

@@ -23,12 +23,14 @@ from fedassembly.app.vocab import PUBLIC
 from fedassembly.governance import ballot_log
 from fedassembly.governance.ballots import ballot_from_json, ballot_to_json
 from fedassembly.governance.delegation import Delegation, resolve_delegation
-from fedassembly.governance.errors import GovernanceError
+from fedassembly.governance.errors import GovernanceError, IllegalTransitionError
+from fedassembly.governance.lifecycle import state_of, transition
 from fedassembly.governance.model import ProposalSpec
 from fedassembly.governance.tally import LiveCounts, live_counts
 from fedassembly.governance.validation import validate_ballot, validate_proposal
 from storage import actors as actor_repo
 from storage import ballots as ballot_repo
+from storage import delegations as delegation_repo
 from storage import follows as follow_repo
 from storage import members as member_repo
 from storage import proposals as proposal_repo
@@ -78,7 +80,7 @@ async def group_of(conn: Connection, proposal: Proposal) -> LocalActor:
 async def delegations_of(conn: Connection, group_id: int) -> list[Delegation]:
     """The group's delegations in force now, as governance values."""
     delegations = []
-    for row in await proposal_repo.list_delegations_for_group(conn, group_id):
+    for row in await delegation_repo.list_delegations(conn, group_id):
         try:
             delegations.append(Delegation(
                 row.delegator, row.delegate, row.scope,  # type: ignore[arg-type]
@@ -195,7 +197,13 @@ async def withdraw_proposal(node: Node, proposal_id: int) -> None:
     """Withdraw an open proposal: closed without a decision, followers shown it closed."""
     async with node.db.transaction() as conn:
         proposal = await get_proposal(conn, proposal_id)
-        if not await proposal_repo.put_proposal_withdrawn(conn, proposal.id, node.now_iso()):
+        try:
+            withdrawn = transition(state_of(proposal.state), "withdraw")
+        except IllegalTransitionError as error:
+            raise ConflictError(f"proposal {proposal_id} is {proposal.state}, not open") from error
+        if not await proposal_repo.set_proposal_state(
+            conn, proposal.id, from_state=proposal.state, to_state=withdrawn, at=node.now_iso()
+        ):
             raise ConflictError(f"proposal {proposal_id} is {proposal.state}, not open")
         await queue_question_update(node, conn, proposal)
     node.delivery_queued()

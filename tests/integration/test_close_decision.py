@@ -22,9 +22,9 @@ from fedassembly.governance.tally import decide, result_to_json
 from federation.keys import ed25519_public_from_multibase
 from federation.proofs import verify_object
 from storage import actors as actor_repo
-from storage import decisions as decision_repo
 from storage import delegations as delegation_repo
 from storage import members as member_repo
+from storage import outbox as outbox_repo
 from storage.delegations import StoredDelegation
 from storage.members import Member
 
@@ -241,7 +241,7 @@ async def test_racing_closers_publish_once(nodes) -> None:
     decided = await asyncio.gather(*(close_due(running.node, closes_at) for _ in range(3)))
     assert sum(decided) == 1
     assert await close_due(running.node, closes_at + 60) == 0
-    notes = await decision_repo.count_activities_of_type(running.node.db.reader, group.id, "Create")
+    notes = await outbox_repo.count_activities_of_type(running.node.db.reader, group.id, "Create")
     assert notes == 2  # the Question's Create, then the one announcing the outcome
 
 

@@ -16,8 +16,8 @@ from support.processes import start_serving
 
 from fedassembly.app.clock import iso
 from storage import actors as actor_repo
-from storage import decisions as decision_repo
 from storage import members as member_repo
+from storage import outbox as outbox_repo
 from storage import proposals as proposal_repo
 from storage.db import Database
 from storage.members import Member
@@ -111,6 +111,6 @@ async def test_killed_node_decides_an_overdue_proposal_once_on_start(tmp_path: P
         proposal = await proposal_repo.get_proposal_by_id(db.reader, proposal_id)
         assert proposal is not None and proposal.state == "decided"
         # One Create for the Question, one announcing the outcome: published once.
-        assert await decision_repo.count_activities_of_type(db.reader, group.id, "Create") == 2
+        assert await outbox_repo.count_activities_of_type(db.reader, group.id, "Create") == 2
     finally:
         await db.close()

@@ -72,7 +72,7 @@ async def test_migrations_upgrade_an_older_database(tmp_path: Path) -> None:
         assert await schema_version(conn) == shipped[-1].version
         await conn.execute("INSERT INTO members (group_id, member, added_at) VALUES (1, 'x', 'now')")
     row = await new.fetchone("SELECT name FROM local_actors")
-    assert row[0] == "barrio"  # data kept across the upgrade
+    assert row is not None and row[0] == "barrio"  # data kept across the upgrade
     assert await migrate(new) == shipped[-1].version  # idempotent
     await new.close()
 

@@ -1,0 +1,49 @@
+"""storage.inbox on a real database: incoming activities recorded once, forgotten when old."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+
+from storage import inbox as inbox_repo
+from storage.db import Database
+
+ANA = "https://social.example/users/ana"
+LIKE = "https://social.example/activities/1"
+
+
+async def test_an_activity_is_recorded_once_and_a_duplicate_changes_nothing(db: Database) -> None:
+    async with db.transaction() as conn:
+        assert await inbox_repo.put_inbox_activity(conn, LIKE, ANA, "Like", '{"v":1}', 10.0)
+        assert not await inbox_repo.put_inbox_activity(conn, LIKE, ANA, "Like", '{"v":2}', 20.0)
+    assert await inbox_repo.get_inbox_activity_body(db.reader, LIKE) == '{"v":1}'
+    assert await inbox_repo.count_inbox_activities(db.reader, LIKE) == 1
+    assert await inbox_repo.count_inbox_activities(db.reader, "https://s.example/a/2") == 0
+    assert await inbox_repo.get_inbox_activity_body(db.reader, "https://s.example/a/2") is None
+
+
+async def test_appended_activities_are_durable_on_return_and_never_replace_a_recorded_one(
+    db: Database,
+) -> None:
+    async with db.transaction() as conn:
+        await inbox_repo.put_inbox_activity(conn, "id-0", ANA, "Note", "first", 1.0)
+    await asyncio.gather(
+        *(inbox_repo.append_inbox_activity(db, f"id-{i % 3}", ANA, "Note", f"{i}", 2.0) for i in range(9))
+    )
+    # Read through a connection of its own: what append returned on is on disk.
+    with sqlite3.connect(db.path) as plain:
+        rows = dict(plain.execute("SELECT id, body FROM inbox_activities ORDER BY id").fetchall())
+    assert set(rows) == {"id-0", "id-1", "id-2"} and rows["id-0"] == "first"
+
+
+async def test_activities_received_before_the_cutoff_are_forgotten(db: Database) -> None:
+    async with db.transaction() as conn:
+        for i, received in enumerate([5.0, 9.9, 10.0, 11.0]):
+            await inbox_repo.put_inbox_activity(conn, f"id-{i}", ANA, "Note", "{}", received)
+        assert await inbox_repo.delete_inbox_activities_before(conn, 10.0) == 2
+        assert await inbox_repo.delete_inbox_activities_before(conn, 10.0) == 0
+    kept = [i for i in range(4) if await inbox_repo.count_inbox_activities(db.reader, f"id-{i}")]
+    assert kept == [2, 3]  # the cutoff itself is kept
+    # Once forgotten, the same id is new again.
+    async with db.transaction() as conn:
+        assert await inbox_repo.put_inbox_activity(conn, "id-0", ANA, "Note", "{}", 12.0)
