@@ -21,7 +21,8 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from federation.signatures import SignatureError, signature_key_id, verify_request
+from federation.signature_common import SignatureError
+from federation.signatures import signature_key_id, verify_request
 
 log = logging.getLogger("federation.inbox")
 
