@@ -40,6 +40,7 @@ from federation import fetch
 from federation.fetch import FetchError, FetchPolicy, FetchTimeoutError, PostResult
 from federation.keys import PrivateKey, load_private_key
 from federation.posting import sign_and_post
+from federation.session import create_session
 
 log = logging.getLogger("federation.send_process")
 
@@ -257,7 +258,7 @@ async def _serve_parent() -> None:
     if first is None:
         return
     policy, connections = first
-    session = fetch.create_session(policy, limit=connections)
+    session = create_session(policy, limit=connections)
     fetcher = fetch.SafeFetcher(session, policy)
     keys: dict[str, PrivateKey] = {}
     tasks: set[asyncio.Task[None]] = set()
