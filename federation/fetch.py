@@ -20,7 +20,7 @@ import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
 from yarl import URL
@@ -171,10 +171,10 @@ def is_activitypub_content_type(value: str | None) -> bool:
 
 def _is_jrd_content_type(value: str | None) -> bool:
     """True for application/jrd+json or application/json, whatever the parameters."""
-    return bool(value) and value.split(";", 1)[0].strip().lower() in _JRD_TYPES
+    return value is not None and value.split(";", 1)[0].strip().lower() in _JRD_TYPES
 
 
-def _refuse_constant(name: str) -> Any:
+def _refuse_constant(name: str) -> NoReturn:
     """Refuse NaN and Infinity, which Python's json accepts but JSON does not."""
     raise ValueError(f"{name} is not JSON")
 

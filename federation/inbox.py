@@ -20,6 +20,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from federation.addresses import host_of, is_blocked
+from federation.keys import PublicKey as CryptoPublicKey
 from federation.signature_common import SignatureError
 from federation.signatures import signature_key_id, verify_request
 
@@ -54,7 +55,7 @@ class InboxError(Exception):
 class PublicKey:
     key_id: str
     owner: str
-    key: Any  # a cryptography public key object
+    key: CryptoPublicKey
 
 
 class KeyResolver(Protocol):
@@ -82,7 +83,7 @@ class VerifiedActivity:
     scheme: str  # "rfc9421" or "draft-cavage": which signature was verified
 
 
-def _has_forbidden_keyword(value: Any) -> bool:
+def _has_forbidden_keyword(value: object) -> bool:
     stack = [value]
     while stack:
         item = stack.pop()
@@ -208,4 +209,4 @@ class InboxVerifier:
             return False
         obj = activity.get("object")
         target = obj.get("id") if isinstance(obj, dict) else obj
-        return target == activity["actor"]
+        return isinstance(target, str) and target == activity["actor"]

@@ -13,6 +13,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from yarl import URL
 
 from federation.addresses import same_origin
@@ -129,7 +130,7 @@ def _multibase_to_pem(multibase: str, key_id: str) -> str:
     try:
         raw = base58btc_decode(multibase[1:])
         if raw.startswith(_ED25519_PUB) and len(raw) == 34:
-            key: Any = Ed25519PublicKey.from_public_bytes(raw[2:])
+            key: PublicKeyTypes = Ed25519PublicKey.from_public_bytes(raw[2:])
         elif raw.startswith(_RSA_PUB):
             key = serialization.load_der_public_key(raw[2:])
         else:

@@ -8,7 +8,7 @@ id, INTEROP 4.1); the JRD alone proves nothing about the actor.
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 from yarl import URL
 
@@ -54,13 +54,11 @@ async def lookup(fetcher: SafeFetcher, handle: str) -> str:
         raise WebFingerError(f"WebFinger for {handle} has no subject")
     links = jrd.get("links")
     for link in links if isinstance(links, list) else []:
-        if (
-            isinstance(link, dict)
-            and link.get("rel") == "self"
-            and is_activitypub_content_type(link.get("type"))
-            and isinstance(link.get("href"), str)
-        ):
-            href = link["href"]
+        if not isinstance(link, dict):
+            continue
+        href = link.get("href")
+        is_self = link.get("rel") == "self" and is_activitypub_content_type(link.get("type"))
+        if is_self and isinstance(href, str):
             try:
                 fetcher.check_url(href)
             except FetchError as exc:
@@ -92,7 +90,23 @@ def _webfinger_url(scheme: str, host: str, resource: str) -> str:
     )
 
 
-def build_jrd(subject: str, actor_url: str, profile_url: str, aliases: list[str]) -> dict:
+class JRDLink(TypedDict):
+    """One link of a JRD."""
+
+    rel: str
+    type: str
+    href: str
+
+
+class JRD(TypedDict):
+    """The JSON Resource Descriptor we answer WebFinger queries with."""
+
+    subject: str
+    aliases: list[str]
+    links: list[JRDLink]
+
+
+def build_jrd(subject: str, actor_url: str, profile_url: str, aliases: list[str]) -> JRD:
     """The JRD we answer for one actor: Mastodon's shape (INTEROP 4.1), `self` as activity+json."""
     return {
         "subject": subject,
