@@ -3,7 +3,7 @@
 Pure functions, no I/O. `is_public_address` is an allow-list: an address is public only when it
 lies in globally routable unicast space *and* outside every special-purpose block we know of.
 Deny-lists that named only the "obvious" private ranges were the root of Mastodon
-CVE-2026-22245/46348 and fedify CVE-2026-50131 (SECURITY A8, F5).
+CVE-2026-22245/46348 and fedify CVE-2026-50131, so an address not known to be public is refused.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """Resolve a signature's keyId to a public key that its owner actor provably claims.
 
-A key is accepted only through a two-way binding, fetched from origin (SECURITY A1, F7, P2,
-X2, cases 10-12): either the actor document served at the keyId lists a key with exactly that id,
-or the keyId is a key document whose id is exactly the keyId, whose owner is on the key's origin,
-and whose owner actor lists that key id in turn. Everything else is a KeyResolutionError.
+A key is accepted only through a two-way binding, fetched from its own origin (never taken from
+the request or the activity): either the actor document served at the keyId lists a key with
+exactly that id, or the keyId is a key document whose id is exactly the keyId, whose owner is on
+the key's origin, and whose owner actor lists that key id in turn. Anything looser would let one
+server sign as actors that another hosts. Everything else is a KeyResolutionError.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """WebFinger (RFC 7033) as Mastodon uses it: parse handles, look actors up, build our JRD.
 
 `lookup` only finds where an actor claims to live. Whoever uses the answer fetches the actor
-from that URL and confirms the round trip (its preferredUsername@host WebFingers back to the same
-id, INTEROP 4.1); the JRD alone proves nothing about the actor.
+from that URL and confirms the round trip, as Mastodon does (its preferredUsername@host
+WebFingers back to the same id); the JRD alone proves nothing about the actor.
 """
 
 from __future__ import annotations
@@ -73,7 +73,8 @@ async def _fetch_jrd(fetcher: SafeFetcher, host: str, resource: str) -> dict[str
     try:
         return await fetcher.fetch_json(_webfinger_url("https", host, resource), accept=JRD_ACCEPT)
     except FetchNetworkError:
-        # DESIGN 6: plain http exists only for tests and demos on loopback, never in production.
+        # Plain http only where private addresses are allowed (tests and demos on loopback):
+        # a production node never downgrades a lookup to http.
         if not fetcher.policy.allow_private_addresses:
             raise
     return await fetcher.fetch_json(_webfinger_url("http", host, resource), accept=JRD_ACCEPT)
@@ -107,7 +108,7 @@ class JRD(TypedDict):
 
 
 def build_jrd(subject: str, actor_url: str, profile_url: str, aliases: list[str]) -> JRD:
-    """The JRD we answer for one actor: Mastodon's shape (INTEROP 4.1), `self` as activity+json."""
+    """The JRD we answer for one actor, shaped as Mastodon's: a profile page and `self` as activity+json."""
     return {
         "subject": subject,
         "aliases": list(aliases),

@@ -230,7 +230,7 @@ def test_unsigned_expires_cannot_stretch_the_window(
         verify(headers, public_key, now=NOW + 2 * 3600)
 
 
-# --- Mastodon's rules, one refusal each (SECURITY cases 4, 6-9) -----------------------------
+# --- Mastodon's rules, one refusal each -----------------------------------------------------
 
 
 @pytest.mark.parametrize(
