@@ -1,40 +1,54 @@
 """Safe outbound HTTP for federation: fetch ActivityPub and JRD documents, POST deliveries.
 
 Theory of operation. Every URL we request comes from someone else's document, so every request
-is an SSRF attempt until proven otherwise (SECURITY F2-F7, G3, cases 35-41):
+is an SSRF attempt until proven otherwise (server-side request forgery: a remote document naming
+loopback, the cloud metadata service or a private network to make us fetch it):
 
-- Addresses are checked where the socket is made, not where the URL is read. The session from
-  `create_session` has a `GuardedConnector` whose resolver drops every resolved address the
-  policy forbids, so the connection goes to an address that was checked, and a DNS answer that
-  changes between a check and a connect (rebinding) cannot slip through. aiohttp never asks the
-  resolver about literal IP hosts, so the connector checks those itself before connecting.
+- Addresses are checked where the socket is made, not where the URL is read: `SafeFetcher` only
+  works on a session from `federation.session.create_session`, whose connector reaches only the
+  addresses the policy allows, whatever DNS answers in between.
 - Redirects are followed by hand: at most `max_redirects`, never to another scheme or from https
   to http, never to a URL already visited, each hop going through the same connector checks.
 - One deadline covers a whole call (name resolution, connects, every hop, the body), and the
   body is read in chunks and abandoned as soon as it passes `max_bytes`.
 - An ActivityPub document is trusted only for the id it was served from (CVE-2024-23832).
 """
-
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-import socket
-import ssl
 from collections.abc import Callable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address, ip_address
-from typing import Any
+from typing import Any, NoReturn
 
 import aiohttp
-from aiohttp.abc import AbstractResolver, ResolveResult
-from aiohttp.client_reqrep import ClientRequest
-from aiohttp.connector import Connection
-from aiohttp.tracing import Trace
 from yarl import URL
 
-from federation.addresses import is_public_address, normalize_host
+from federation.session import GuardedConnector, create_session, refuse_forbidden_literal
+
+__all__ = [
+    "AP_ACCEPT",
+    "AS_CONTEXT",
+    "ContentTypeError",
+    "FetchError",
+    "FetchNetworkError",
+    "FetchPolicy",
+    "FetchTimeoutError",
+    "ForbiddenAddressError",
+    "ForbiddenRedirectError",
+    "HTTPStatusError",
+    "IdMismatchError",
+    "InvalidDocumentError",
+    "InvalidURLError",
+    "PostResult",
+    "ResponseTooLargeError",
+    "SafeFetcher",
+    "Signer",
+    "TooManyRedirectsError",
+    "create_session",  # re-export from session: fedassembly, bench and tests import it from here
+    "is_activitypub_content_type",
+]
 
 logger = logging.getLogger("federation.fetch")
 
@@ -44,12 +58,6 @@ _JRD_TYPES = frozenset({"application/jrd+json", "application/json"})
 _REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 _POST_RESPONSE_LIMIT = 65_536
 _READ_CHUNK = 65_536
-# Deliveries fan out to ~1,000 hosts; a few parallel connections per host is plenty and keeps
-# one slow host from taking the whole pool.
-_LIMIT_PER_HOST = 8
-_DNS_CACHE_SECONDS = 300
-
-AddressPredicate = Callable[[IPv4Address | IPv6Address], bool]
 Signer = Callable[[str, str, dict[str, str], bytes | None], dict[str, str]]
 
 
@@ -143,108 +151,6 @@ class PostResult:
     body: bytes
 
 
-def _permits(is_allowed: AddressPredicate, host: str) -> bool:
-    """Apply the predicate to a textual address; anything unparsable is refused."""
-    try:
-        return is_allowed(ip_address(host))
-    except ValueError:
-        return False
-
-
-def _refuse_forbidden_literal(host: str, is_allowed: AddressPredicate) -> None:
-    """Raise ForbiddenAddressError if the host is an IP literal the predicate refuses."""
-    try:
-        address = ip_address(host)
-    except ValueError:
-        # aiohttp treats any host containing ":" as an address and connects without resolving.
-        if ":" in host:
-            raise ForbiddenAddressError(f"{host!r} is not a valid address") from None
-        return
-    if not is_allowed(address):
-        raise ForbiddenAddressError(f"{address} is a forbidden address")
-
-
-class _FilteringResolver(AbstractResolver):
-    """Wraps aiohttp's default resolver and keeps only the addresses the predicate allows."""
-
-    def __init__(self, is_allowed: AddressPredicate) -> None:
-        self._inner = aiohttp.DefaultResolver()
-        self._is_allowed = is_allowed
-
-    async def resolve(
-        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
-    ) -> list[ResolveResult]:
-        """Resolve with the default resolver; ForbiddenAddressError if no address is allowed."""
-        name = normalize_host(host)
-        if name == "invalid" or name.endswith(".invalid"):
-            # RFC 6761 6.4: answer "no such name" at once instead of waiting on a DNS server.
-            raise socket.gaierror(socket.EAI_NONAME, f"{host} is under .invalid")
-        results = await self._inner.resolve(host, port, family)
-        allowed = [r for r in results if _permits(self._is_allowed, r["host"])]
-        if not allowed:
-            addresses = ", ".join(sorted({r["host"] for r in results}))
-            raise ForbiddenAddressError(f"{host} resolves only to forbidden addresses: {addresses}")
-        return allowed
-
-    async def close(self) -> None:
-        """Close the wrapped resolver."""
-        await self._inner.close()
-
-
-class GuardedConnector(aiohttp.TCPConnector):
-    """A TCP connector that connects only to addresses `is_allowed` accepts."""
-
-    def __init__(self, is_allowed: AddressPredicate, **kwargs: Any) -> None:
-        super().__init__(resolver=_FilteringResolver(is_allowed), **kwargs)
-        self.is_allowed = is_allowed
-
-    async def connect(
-        self, req: ClientRequest, traces: list[Trace], timeout: aiohttp.ClientTimeout
-    ) -> Connection:
-        """Refuse literal IP hosts the predicate forbids; names are checked by the resolver."""
-        _refuse_forbidden_literal(req.url.raw_host or "", self.is_allowed)
-        return await super().connect(req, traces, timeout)
-
-
-def _allow_any(_ip: IPv4Address | IPv6Address) -> bool:
-    """The predicate of `allow_private_addresses`: every address may be reached."""
-    return True
-
-
-def create_session(
-    policy: FetchPolicy,
-    *,
-    is_allowed: AddressPredicate | None = None,
-    limit: int = 256,
-    ssl_context: ssl.SSLContext | None = None,
-) -> aiohttp.ClientSession:
-    """A session whose every connection goes only to addresses the policy (or `is_allowed`) allows.
-
-    `ssl_context` replaces the system trust store, e.g. with a test CA.
-    Call from a running event loop; the caller closes the session.
-    """
-    if is_allowed is None:
-        is_allowed = _allow_any if policy.allow_private_addresses else is_public_address
-    connector = GuardedConnector(
-        is_allowed,
-        limit=limit,
-        limit_per_host=_LIMIT_PER_HOST,
-        use_dns_cache=True,
-        ttl_dns_cache=_DNS_CACHE_SECONDS,
-        ssl=True if ssl_context is None else ssl_context,
-    )
-    return aiohttp.ClientSession(
-        connector=connector,
-        # A backstop for anyone using the session directly; SafeFetcher sets its own deadline.
-        timeout=aiohttp.ClientTimeout(total=policy.timeout_seconds),
-        headers={"User-Agent": policy.user_agent},
-        # Cookies would carry state from one remote server's answers into the next request.
-        cookie_jar=aiohttp.DummyCookieJar(),
-        # An environment proxy would make the connection to the proxy, not to the checked host.
-        trust_env=False,
-    )
-
-
 def is_activitypub_content_type(value: str | None) -> bool:
     """True for application/activity+json, or application/ld+json with the AS2 profile."""
     if not value:
@@ -265,10 +171,10 @@ def is_activitypub_content_type(value: str | None) -> bool:
 
 def _is_jrd_content_type(value: str | None) -> bool:
     """True for application/jrd+json or application/json, whatever the parameters."""
-    return bool(value) and value.split(";", 1)[0].strip().lower() in _JRD_TYPES
+    return value is not None and value.split(";", 1)[0].strip().lower() in _JRD_TYPES
 
 
-def _refuse_constant(name: str) -> Any:
+def _refuse_constant(name: str) -> NoReturn:
     """Refuse NaN and Infinity, which Python's json accepts but JSON does not."""
     raise ValueError(f"{name} is not JSON")
 
@@ -350,7 +256,7 @@ class SafeFetcher:
             raise InvalidURLError(f"{url!r} is not an absolute http(s) URL")
         if parsed.raw_user is not None or parsed.raw_password is not None:
             raise InvalidURLError(f"{url!r} carries credentials")
-        _refuse_forbidden_literal(parsed.raw_host, self._is_allowed)
+        refuse_forbidden_literal(parsed.raw_host, self._is_allowed)
         return parsed
 
     async def fetch_object(self, url: str) -> dict[str, Any]:

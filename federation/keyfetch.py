@@ -1,9 +1,10 @@
 """Resolve a signature's keyId to a public key that its owner actor provably claims.
 
-A key is accepted only through a two-way binding, fetched from origin (SECURITY A1, F7, P2,
-X2, cases 10-12): either the actor document served at the keyId lists a key with exactly that id,
-or the keyId is a key document whose id is exactly the keyId, whose owner is on the key's origin,
-and whose owner actor lists that key id in turn. Everything else is a KeyResolutionError.
+A key is accepted only through a two-way binding, fetched from its own origin (never taken from
+the request or the activity): either the actor document served at the keyId lists a key with
+exactly that id, or the keyId is a key document whose id is exactly the keyId, whose owner is on
+the key's origin, and whose owner actor lists that key id in turn. Anything looser would let one
+server sign as actors that another hosts. Everything else is a KeyResolutionError.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from yarl import URL
 
 from federation.addresses import same_origin
@@ -129,7 +131,7 @@ def _multibase_to_pem(multibase: str, key_id: str) -> str:
     try:
         raw = base58btc_decode(multibase[1:])
         if raw.startswith(_ED25519_PUB) and len(raw) == 34:
-            key: Any = Ed25519PublicKey.from_public_bytes(raw[2:])
+            key: PublicKeyTypes = Ed25519PublicKey.from_public_bytes(raw[2:])
         elif raw.startswith(_RSA_PUB):
             key = serialization.load_der_public_key(raw[2:])
         else:

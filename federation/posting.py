@@ -6,9 +6,9 @@ import asyncio
 import functools
 from typing import Protocol
 
+from federation.cavage import sign_request
 from federation.fetch import PostResult, SafeFetcher
 from federation.keys import PrivateKey
-from federation.signatures import sign_request
 
 CONTENT_TYPE = "application/activity+json"
 

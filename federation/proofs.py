@@ -144,7 +144,7 @@ def _single_proof(document: dict[str, Any]) -> dict[str, Any]:
     return proof
 
 
-def _starts_with(context: Any, prefix: Any) -> bool:
+def _starts_with(context: object, prefix: object) -> bool:
     whole = context if isinstance(context, list) else [context]
     head = prefix if isinstance(prefix, list) else [prefix]
     return len(head) <= len(whole) and whole[: len(head)] == head

@@ -31,8 +31,9 @@ import pickle
 import struct
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 
@@ -40,9 +41,11 @@ from federation import fetch
 from federation.fetch import FetchError, FetchPolicy, FetchTimeoutError, PostResult
 from federation.keys import PrivateKey, load_private_key
 from federation.posting import sign_and_post
+from federation.session import create_session
 
 log = logging.getLogger("federation.send_process")
 
+_T = TypeVar("_T")
 _HEADER = struct.Struct(">I")
 SENDER_NICENESS = 10
 # Beyond the POST's own deadline, which the child enforces: time for the frames to cross.
@@ -79,7 +82,7 @@ class _Outcome:
     error: tuple[str, str] | None = None  # (exception class name, message)
 
 
-def _frame(items: list[Any]) -> bytes:
+def _frame(items: Sequence[object]) -> bytes:
     payload = pickle.dumps(items, protocol=pickle.HIGHEST_PROTOCOL)
     return _HEADER.pack(len(payload)) + payload
 
@@ -88,19 +91,21 @@ async def _read_frame(reader: asyncio.StreamReader) -> list[Any] | None:
     """The next frame's list, or None at end of file."""
     try:
         header = await reader.readexactly(_HEADER.size)
-        return pickle.loads(await reader.readexactly(_HEADER.unpack(header)[0]))
+        # What the other process's _frame wrote: the pipe is private, so its items are not checked.
+        items: list[Any] = pickle.loads(await reader.readexactly(_HEADER.unpack(header)[0]))
     except asyncio.IncompleteReadError:
         return None
+    return items
 
 
-class _Batcher:
+class _Batcher(Generic[_T]):
     """Collects items during one loop turn and writes them as one frame."""
 
-    def __init__(self, write: Any) -> None:
+    def __init__(self, write: Callable[[bytes], object]) -> None:
         self._write = write
-        self._items: list[Any] = []
+        self._items: list[_T] = []
 
-    def add(self, item: Any) -> None:
+    def add(self, item: _T) -> None:
         if not self._items:
             asyncio.get_running_loop().call_soon(self._flush)
         self._items.append(item)
@@ -120,7 +125,7 @@ class _Batcher:
 @dataclass
 class _Child:
     process: asyncio.subprocess.Process
-    batcher: _Batcher
+    batcher: _Batcher[_Job]
     pending: dict[int, asyncio.Future[_Outcome]] = field(default_factory=dict)
     keys: dict[str, PrivateKey] = field(default_factory=dict)
     reader: asyncio.Task[None] | None = None
@@ -252,12 +257,12 @@ async def _serve_parent() -> None:
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin.buffer)
     transport, _ = await loop.connect_write_pipe(asyncio.Protocol, sys.stdout.buffer)
-    outcomes = _Batcher(transport.write)
+    outcomes: _Batcher[_Outcome] = _Batcher(transport.write)
     first = await _read_frame(reader)
     if first is None:
         return
     policy, connections = first
-    session = fetch.create_session(policy, limit=connections)
+    session = create_session(policy, limit=connections)
     fetcher = fetch.SafeFetcher(session, policy)
     keys: dict[str, PrivateKey] = {}
     tasks: set[asyncio.Task[None]] = set()

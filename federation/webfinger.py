@@ -1,14 +1,14 @@
 """WebFinger (RFC 7033) as Mastodon uses it: parse handles, look actors up, build our JRD.
 
 `lookup` only finds where an actor claims to live. Whoever uses the answer fetches the actor
-from that URL and confirms the round trip (its preferredUsername@host WebFingers back to the same
-id, INTEROP 4.1); the JRD alone proves nothing about the actor.
+from that URL and confirms the round trip, as Mastodon does (its preferredUsername@host
+WebFingers back to the same id); the JRD alone proves nothing about the actor.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypedDict
 
 from yarl import URL
 
@@ -54,13 +54,11 @@ async def lookup(fetcher: SafeFetcher, handle: str) -> str:
         raise WebFingerError(f"WebFinger for {handle} has no subject")
     links = jrd.get("links")
     for link in links if isinstance(links, list) else []:
-        if (
-            isinstance(link, dict)
-            and link.get("rel") == "self"
-            and is_activitypub_content_type(link.get("type"))
-            and isinstance(link.get("href"), str)
-        ):
-            href = link["href"]
+        if not isinstance(link, dict):
+            continue
+        href = link.get("href")
+        is_self = link.get("rel") == "self" and is_activitypub_content_type(link.get("type"))
+        if is_self and isinstance(href, str):
             try:
                 fetcher.check_url(href)
             except FetchError as exc:
@@ -75,7 +73,8 @@ async def _fetch_jrd(fetcher: SafeFetcher, host: str, resource: str) -> dict[str
     try:
         return await fetcher.fetch_json(_webfinger_url("https", host, resource), accept=JRD_ACCEPT)
     except FetchNetworkError:
-        # DESIGN 6: plain http exists only for tests and demos on loopback, never in production.
+        # Plain http only where private addresses are allowed (tests and demos on loopback):
+        # a production node never downgrades a lookup to http.
         if not fetcher.policy.allow_private_addresses:
             raise
     return await fetcher.fetch_json(_webfinger_url("http", host, resource), accept=JRD_ACCEPT)
@@ -92,8 +91,24 @@ def _webfinger_url(scheme: str, host: str, resource: str) -> str:
     )
 
 
-def build_jrd(subject: str, actor_url: str, profile_url: str, aliases: list[str]) -> dict:
-    """The JRD we answer for one actor: Mastodon's shape (INTEROP 4.1), `self` as activity+json."""
+class JRDLink(TypedDict):
+    """One link of a JRD."""
+
+    rel: str
+    type: str
+    href: str
+
+
+class JRD(TypedDict):
+    """The JSON Resource Descriptor we answer WebFinger queries with."""
+
+    subject: str
+    aliases: list[str]
+    links: list[JRDLink]
+
+
+def build_jrd(subject: str, actor_url: str, profile_url: str, aliases: list[str]) -> JRD:
+    """The JRD we answer for one actor, shaped as Mastodon's: a profile page and `self` as activity+json."""
     return {
         "subject": subject,
         "aliases": list(aliases),

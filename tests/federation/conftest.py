@@ -25,7 +25,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from federation.fetch import FetchPolicy, SafeFetcher, Signer, create_session
+from federation.fetch import FetchPolicy, SafeFetcher, Signer
+from federation.session import create_session
 
 AP_TYPE = "application/activity+json"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]

@@ -14,7 +14,8 @@ from aiohttp import web
 from federation.fetch import FetchNetworkError, FetchPolicy, ForbiddenAddressError
 from federation.keys import generate_rsa_private_pem, load_private_key, load_public_key, public_pem_of
 from federation.send_process import SENDER_NICENESS, ProcessPoster
-from federation.signatures import SignatureError, signature_key_id, verify_request
+from federation.signature_common import SignatureError
+from federation.signatures import signature_key_id, verify_request
 
 KEYS = {f"http://node.test/groups/g{i}#main-key": generate_rsa_private_pem() for i in range(2)}
 
