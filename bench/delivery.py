@@ -30,12 +30,13 @@ sys.path.insert(0, str(REPO))
 
 from fedassembly.app.clock import now_iso  # noqa: E402
 from fedassembly.app.delivery_store import SqliteDeliveryStore, StoredSenderKeys  # noqa: E402
+from federation.addresses import host_of  # noqa: E402
 from federation.delivery import DeliveryWorker  # noqa: E402
-from federation.fetch import FetchPolicy, SafeFetcher, create_session  # noqa: E402
-from federation.inbox import host_of  # noqa: E402
+from federation.fetch import FetchPolicy, SafeFetcher  # noqa: E402
 from federation.keys import generate_rsa_private_pem, public_pem_of  # noqa: E402
 from federation.posting import LocalPoster  # noqa: E402
 from federation.send_process import ProcessPoster  # noqa: E402
+from federation.session import create_session  # noqa: E402
 from storage import actors as actor_repo  # noqa: E402
 from storage import deliveries as delivery_repo  # noqa: E402
 from storage.db import Database  # noqa: E402

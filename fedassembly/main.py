@@ -29,8 +29,9 @@ from fedassembly.settings import Settings
 from fedassembly.web import actors, api, decisions, discovery, members, proposals
 from fedassembly.web import inbox as inbox_routes
 from fedassembly.web.common import NODE
-from federation.fetch import FetchPolicy, SafeFetcher, create_session
+from federation.fetch import FetchPolicy, SafeFetcher
 from federation.inbox import InboxVerifier
+from federation.session import create_session
 from federation.signatures import sign_request
 from storage import actors as actor_repo
 from storage import deliveries as delivery_repo

@@ -25,7 +25,7 @@ from typing import Any, NoReturn
 import aiohttp
 from yarl import URL
 
-from federation.session import GuardedConnector, create_session, refuse_forbidden_literal
+from federation.session import GuardedConnector, refuse_forbidden_literal
 
 __all__ = [
     "AP_ACCEPT",
@@ -46,7 +46,6 @@ __all__ = [
     "SafeFetcher",
     "Signer",
     "TooManyRedirectsError",
-    "create_session",  # re-export from session: fedassembly, bench and tests import it from here
     "is_activitypub_content_type",
 ]
 

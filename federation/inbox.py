@@ -30,7 +30,6 @@ __all__ = [
     "KeyResolver",
     "PublicKey",
     "VerifiedActivity",
-    "host_of",  # re-export from addresses: fedassembly, bench and tests import it from here
     "parse_activity",
     "read_limited",
 ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from federation.inbox import host_of
+from federation.addresses import host_of
 from storage.follows import Follower
 from storage.remote import Recipient
 

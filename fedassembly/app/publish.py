@@ -15,7 +15,7 @@ from typing import Any
 from fedassembly.app.activities import activity, activity_json
 from fedassembly.app.node import Node
 from fedassembly.app.urls import handle_of
-from federation.inbox import host_of
+from federation.addresses import host_of
 from storage import outbox as outbox_repo
 from storage.actors import LocalActor
 from storage.db import Connection

@@ -12,8 +12,9 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from federation.addresses import host_of
 from federation.fetch import FetchError, SafeFetcher
-from federation.inbox import PublicKey, host_of
+from federation.inbox import PublicKey
 from federation.keyfetch import resolve_key
 from federation.keys import load_public_key
 from federation.webfinger import lookup, parse_handle

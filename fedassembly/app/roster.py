@@ -19,7 +19,7 @@ from fedassembly.app.node import Node
 from fedassembly.app.publish import direct_note, text_html
 from fedassembly.app.remote_actors import RemoteActorError
 from fedassembly.app.urls import NAME_PATTERN, handle, handle_of, split_handle
-from federation.inbox import host_of
+from federation.addresses import host_of
 from storage import actors as actor_repo
 from storage import delegations as delegation_repo
 from storage import members as member_repo

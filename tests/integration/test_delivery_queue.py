@@ -23,11 +23,12 @@ from aiohttp import web
 
 from fedassembly.app.clock import now_iso
 from fedassembly.app.delivery_store import SenderKeyError, SqliteDeliveryStore, StoredSenderKeys
+from federation.addresses import host_of
 from federation.delivery import DeliveryWorker
-from federation.fetch import FetchPolicy, SafeFetcher, create_session
-from federation.inbox import host_of
+from federation.fetch import FetchPolicy, SafeFetcher
 from federation.keys import generate_rsa_private_pem, load_public_key, public_pem_of
 from federation.posting import LocalPoster
+from federation.session import create_session
 from federation.signatures import SignatureError, signature_key_id, verify_request
 from storage import actors as actor_repo
 from storage import deliveries as delivery_repo
