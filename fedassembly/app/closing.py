@@ -21,6 +21,7 @@ from typing import Any
 
 from fedassembly.app.activities import to_ap_create, to_ap_public_note
 from fedassembly.app.audience import inbox_targets
+from fedassembly.app.counts import delegations_of
 from fedassembly.app.decision import compute_decision, outcome_html
 from fedassembly.app.node import Node
 from fedassembly.app.proposals import queue_question_update
@@ -30,7 +31,6 @@ from fedassembly.governance.tally import LiveCounts, Result
 from federation.proofs import sign_object
 from storage import actors as actor_repo
 from storage import ballots as ballot_repo
-from storage import delegations as delegation_repo
 from storage import follows as follow_repo
 from storage import members as member_repo
 from storage import proposals as proposal_repo
@@ -77,7 +77,7 @@ async def close_proposal(node: Node, proposal_id: int, now: float) -> bool:
         ):
             return False
         roster = await member_repo.list_member_ids(conn, group.id)
-        delegations = await delegation_repo.list_delegations(conn, group.id)
+        delegations = await delegations_of(conn, group.id)
         leaves = await ballot_repo.list_ballots(conn, proposal_id)
         decision_id = node.urls.decision(proposal_id)
         computed = compute_decision(

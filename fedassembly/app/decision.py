@@ -1,8 +1,9 @@
 """A proposal's decision: computed from the ballot log, the roster and the delegations in force.
 
-Pure: values in, values out. The closer feeds it what it read inside the closing transaction;
-whoever may read `/proposals/ID/ballots` can feed the same values (the page carries them all)
-to `fedassembly.governance.tally.decide` and get the same result: `recount` does exactly that.
+Pure: values in, values out (docs/protocol.md shows the documents it builds). The closer feeds
+it what it read inside the closing unit; whoever may read `/proposals/ID/ballots` can feed the
+same values (the page carries them all) to `fedassembly.governance.tally.decide` and get the
+same result.
 """
 
 from __future__ import annotations
@@ -14,16 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 from fedassembly.app.clock import iso
-from fedassembly.app.proposals import spec_of
+from fedassembly.app.counts import applying_to, counted_ballots, snapshot_item, spec_of
 from fedassembly.app.question import rule_of
 from fedassembly.app.vocab import CONTEXT
 from fedassembly.governance.ballot_log import MerkleTree
-from fedassembly.governance.ballots import Ballot, ballot_from_json
+from fedassembly.governance.ballots import Ballot
 from fedassembly.governance.canonical import canonical_json
 from fedassembly.governance.delegation import Delegation, delegation_to_json
+from fedassembly.governance.schulze import schulze_to_json
 from fedassembly.governance.tally import Result, decide, result_to_json
 from storage.ballots import BallotRow
-from storage.delegations import StoredDelegation
 from storage.proposals import Proposal
 
 
@@ -44,44 +45,15 @@ def rule_json(record: Proposal) -> dict[str, Any]:
     return rule
 
 
-def delegation_snapshot(rows: Iterable[StoredDelegation], record: Proposal) -> list[dict[str, Any]]:
-    """The group's delegations that apply to the proposal (global, its area, itself), in order."""
-    snapshot = []
-    for row in rows:
-        if (row.scope == "area" and row.scope_key != record.area) or (
-            row.scope == "proposal" and row.scope_key != str(record.id)
-        ):
-            continue
-        item: dict[str, Any] = {"delegator": row.delegator, "scope": row.scope, "delegate": row.delegate}
-        if row.scope != "global":
-            item[row.scope] = row.scope_key
-        snapshot.append(item)
+def delegation_snapshot(delegations: Iterable[Delegation], record: Proposal) -> list[dict[str, Any]]:
+    """The delegations that apply to the proposal (global, its area, itself), in a fixed order."""
+    snapshot = [snapshot_item(d) for d in applying_to(delegations, record)]
     return sorted(snapshot, key=lambda d: (d["delegator"], d["scope"], d.get(d["scope"], "")))
-
-
-def delegations_from_snapshot(snapshot: Iterable[dict[str, Any]]) -> list[Delegation]:
-    """The governance core's delegations from the snapshot's JSON."""
-    return [
-        Delegation(d["delegator"], d["delegate"], d["scope"], area=d.get("area"), proposal=d.get("proposal"))
-        for d in snapshot
-    ]
 
 
 def delegation_digest(snapshot: list[dict[str, Any]]) -> str:
     """`fa:delegationDigest`: SHA-256 hex of the RFC 8785 JSON of the delegation snapshot."""
     return hashlib.sha256(canonical_json(snapshot)).hexdigest()
-
-
-def counted_ballots(
-    method: str, leaves: Iterable[dict[str, Any]], roster: Iterable[str]
-) -> dict[str, Ballot]:
-    """The latest ballot (by seq) of each roster member who cast one."""
-    members = set(roster)
-    latest: dict[str, dict[str, Any]] = {}
-    for leaf in sorted(leaves, key=lambda leaf: leaf["seq"]):
-        if leaf["voter"] in members:
-            latest[leaf["voter"]] = leaf
-    return {voter: ballot_from_json(method, leaf["ballot"]) for voter, leaf in latest.items()}  # type: ignore[arg-type]
 
 
 def compute_decision(
@@ -91,10 +63,10 @@ def compute_decision(
     proposal_url: str,
     group_url: str,
     roster: Sequence[str],
-    delegations: Sequence[StoredDelegation],
+    delegations: Sequence[Delegation],
     leaves: Sequence[BallotRow],
 ) -> Decision:
-    """Tally the proposal and build its DESIGN 4 decision (without proof) and its ballots page."""
+    """Tally the proposal and build its decision (without proof) and its ballots page."""
     spec = spec_of(record)
     leaf_dicts = [
         {"seq": leaf.seq, "voter": leaf.voter, "ballot": leaf.ballot, "received_at": leaf.received_at,
@@ -103,7 +75,7 @@ def compute_decision(
     ]
     snapshot = delegation_snapshot(delegations, record)
     ballots = counted_ballots(spec.method, leaf_dicts, roster)
-    result = decide(spec, roster, delegations_from_snapshot(snapshot), ballots, str(record.id))
+    result = decide(spec, roster, applying_to(delegations, record), ballots, str(record.id))
     tree = MerkleTree([bytes.fromhex(leaf.leaf_hash) for leaf in leaves])
     root = tree.root().hex()
     digest = delegation_digest(snapshot)
@@ -125,6 +97,9 @@ def compute_decision(
         "fa:delegationDigest": digest,
         "endTime": iso(record.closes_at),
     }
+    if result.schulze is not None:
+        # The relation itself, so anyone can see which option beats which, and by how much.
+        document["fa:schulze"] = schulze_to_json(result.schulze)
     page = {
         "proposal": proposal_url,
         "decision": decision_id,

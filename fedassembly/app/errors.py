@@ -4,9 +4,11 @@ from __future__ import annotations
 
 
 class CommandError(Exception):
-    """A use case refused; the message is for the person who asked."""
+    """A use case refused; the message is for the person who asked, ``reason`` (when set) a code
+    for programs (the API's error body carries it)."""
 
     status = 400
+    reason: str | None = None
 
 
 class InvalidError(CommandError):
@@ -37,7 +39,6 @@ class HandlerError(CommandError):
     """A verified activity refused with an HTTP status: the unit rolls back, the activity's record
     included, and the inbox answers ``status``."""
 
-    def __init__(self, status: int, reason: str):
-        super().__init__(reason)
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
         self.status = status
-        self.reason = reason

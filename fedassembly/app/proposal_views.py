@@ -12,11 +12,13 @@ import json
 from fractions import Fraction
 from typing import Any, Literal
 
+from fedassembly.app.ballots import receipt_of
 from fedassembly.app.clock import iso
+from fedassembly.app.counts import current_counts, my_chain
 from fedassembly.app.errors import ForbiddenError, InvalidError, NotFoundError
 from fedassembly.app.group_settings import group_setting
 from fedassembly.app.node import Node
-from fedassembly.app.proposals import current_counts, get_proposal, group_of, my_chain, receipt_of
+from fedassembly.app.proposals import get_proposal, group_of
 from fedassembly.app.roster import is_local_member
 from fedassembly.governance import ballot_log
 from storage import ballots as ballot_repo

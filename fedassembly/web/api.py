@@ -28,7 +28,7 @@ async def api_errors(request: web.Request, handler: Handler) -> web.StreamRespon
     try:
         return await handler(request)
     except CommandError as error:
-        return error_response(error.status, str(error))
+        return error_response(error.status, str(error), error.reason)
 
 
 async def authenticated(request: web.Request) -> LocalActor:

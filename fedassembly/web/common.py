@@ -42,9 +42,12 @@ def json_response(data: Any, status: int = 200) -> web.Response:
     return web.Response(status=status, body=json.dumps(data).encode(), content_type="application/json")
 
 
-def error_response(status: int, message: str) -> web.Response:
-    """The API's error shape ``{"error": "..."}``."""
-    return json_response({"error": message}, status)
+def error_response(status: int, message: str, reason: str | None = None) -> web.Response:
+    """The API's error shape ``{"error": "...", "reason"?: code}``."""
+    body: dict[str, str] = {"error": message}
+    if reason is not None:
+        body["reason"] = reason
+    return json_response(body, status)
 
 
 def html_page(title: str, body_html: str, status: int = 200) -> web.Response:

@@ -38,7 +38,7 @@ async def inbox(request: web.Request) -> web.Response:
     except RemoteActorError as error:
         return _refuse(request, 401, f"sender unavailable: {error}")
     except HandlerError as error:
-        return _refuse(request, error.status, error.reason)
+        return _refuse(request, error.status, str(error))
     activity = verified.activity
     log.info(
         "inbox %s %s from %s (%s): %s",

@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from fedassembly.app import accounts, roster
+from fedassembly.app import accounts, ballots, roster
 from fedassembly.app import proposal_views as views
 from fedassembly.app import proposals as uc
 from fedassembly.app.errors import NotFoundError
@@ -80,7 +80,7 @@ async def post_ballot(request: web.Request) -> web.Response:
     node = node_of(request)
     person = await authenticated(request)
     data = await json_body(request)
-    row, receipt = await uc.cast_ballot(node, proposal_id(request), person, data)
+    row, receipt = await ballots.cast_ballot(node, proposal_id(request), person, data)
     return json_response({"id": node.urls.receipt(row.proposal_id, row.leaf_hash), "receipt": receipt}, 201)
 
 
@@ -88,7 +88,7 @@ async def get_receipt(request: web.Request) -> web.Response:
     """The receipt of the caller's latest ballot, against the current tree."""
     node = node_of(request)
     person = await authenticated(request)
-    return json_response(await uc.latest_receipt(node, proposal_id(request), person))
+    return json_response(await ballots.latest_receipt(node, proposal_id(request), person))
 
 
 async def question_page(request: web.Request) -> web.Response:

@@ -11,9 +11,10 @@ from support.nodes import RunningNode
 from support.remote import RemoteServer, post_signed
 
 from fedassembly.app import accounts
+from fedassembly.app.ballots import append_ballot
 from fedassembly.app.clock import iso
 from fedassembly.app.closing import close_due
-from fedassembly.app.proposals import append_ballot, get_proposal
+from fedassembly.app.proposals import get_proposal
 from fedassembly.governance import ballot_log
 from fedassembly.governance.ballots import ballot_from_json
 from fedassembly.governance.delegation import Delegation

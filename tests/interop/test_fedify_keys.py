@@ -16,6 +16,7 @@ from pathlib import Path
 
 from fedassembly.app import accounts
 from fedassembly.app import proposals as uc
+from fedassembly.app.ballots import append_ballot
 from fedassembly.app.clock import iso, now_iso
 from fedassembly.app.closing import close_due
 from storage import members as member_repo
@@ -60,7 +61,7 @@ async def test_fedify_verifies_a_decisions_proof(nodes, fedify_peer: FedifyPeer)
         "title": "Open the library on Sundays?", "content": "From March.", "method": "single",
         "options": ["yes", "no"], "closes_at": iso(closes_at)})
     async with node.db.transaction() as conn:
-        await uc.append_ballot(node, conn, proposal, node.urls.actor("person", "fac"), {"choice": "yes"},
+        await append_ballot(node, conn, proposal, node.urls.actor("person", "fac"), {"choice": "yes"},
                                "api")
     assert await close_due(node, closes_at + 1) == 1
     decision_url = f"{node.urls.proposal(proposal.id)}/decision"
