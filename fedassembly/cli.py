@@ -1,4 +1,4 @@
-"""The admin CLI (DESIGN 8): errors on stderr with exit 1, results on stdout."""
+"""The admin CLI (`fedassembly --help`, README): errors on stderr with exit 1, results on stdout."""
 
 from __future__ import annotations
 

@@ -47,7 +47,7 @@ MAINTENANCE_SECONDS = 3600.0
 
 
 def add_routes(app: web.Application) -> None:
-    """Every URL of DESIGN 3 served by the foundation."""
+    """Every address the node serves (docs/protocol.md, "Addresses")."""
     r = app.router
     r.add_get("/", actors.home)
     r.add_get("/healthz", actors.health)

@@ -1,4 +1,4 @@
-"""Settings: every key of DESIGN 8, loaded once from TOML into a frozen dataclass."""
+"""Settings: every key of config.example.toml, loaded once from TOML into a frozen dataclass."""
 
 from __future__ import annotations
 

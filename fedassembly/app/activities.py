@@ -20,7 +20,7 @@ def to_ap_actor(
     rsa_public_pem: str,
     ed25519_multibase: str | None,
 ) -> dict[str, Any]:
-    """The actor document of a local group, person or the instance actor (DESIGN 4, INTEROP 4.3)."""
+    """The actor document of a local group, person or the instance actor (docs/protocol.md)."""
     actor_id = urls.actor(actor.kind, actor.name)
     doc: dict[str, Any] = {
         "@context": CONTEXT,
@@ -101,7 +101,7 @@ def activity_json(doc: dict[str, Any]) -> str:
 
 
 def to_ap_accept(urls: Urls, group_id: str, follow: dict[str, Any]) -> dict[str, Any]:
-    """An Accept embedding the exact Follow it accepts (what Mastodon matches on, INTEROP 5)."""
+    """An Accept embedding the exact Follow it accepts (Mastodon matches the embedded Follow)."""
     embedded = {k: v for k, v in follow.items() if k not in ("@context", "signature", "proof")}
     return activity(urls.new_activity_id(), "Accept", group_id, embedded, to=[follow["actor"]])
 

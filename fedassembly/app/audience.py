@@ -13,7 +13,7 @@ def inbox_targets(followers: Iterable[Follower], direct: Iterable[Recipient] = (
     """(inbox, host) pairs: followers through their shared inbox, ``direct`` at their own inbox.
 
     Members who do not follow get the activity at their personal inbox: Mastodon keeps a post
-    from an account nobody there follows only when it arrives for one of its users (DESIGN 6).
+    from an account nobody there follows only when it arrives for one of its users.
     """
     followers = list(followers)
     seen: set[str] = set()

@@ -108,7 +108,7 @@ async def _queue_publications(
     """The final Update(Question) with `closed`, and the Note announcing the outcome.
 
     The Update reaches followers, members and voters; the Note, like any post of the assembly,
-    its followers (DESIGN 4). A member who does not follow sees the outcome as the closed poll.
+    its followers. A member who does not follow sees the outcome as the closed poll.
     """
     group_url = node.urls.actor(group.kind, group.name)
     await queue_question_update(node, conn, proposal, LiveCounts(result.tally, result.turnout))

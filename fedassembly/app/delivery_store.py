@@ -95,7 +95,7 @@ class StoredSenderKeys:
         actor = await actor_repo.get_actor_by_id(self._db.reader, sender_id)
         if actor is None:
             raise SenderKeyError(f"no local actor {sender_id}")
-        # A person's keys are made when first needed (DESIGN 4): sending can be that moment.
+        # A person's keys are made when first needed: sending can be that moment.
         key = await self._local_keys.get(actor, "rsa")
         entry = (self._urls.key_id(actor.kind, actor.name), load_private_key(key.private_pem))
         self._cache[sender_id] = entry

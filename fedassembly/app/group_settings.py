@@ -1,4 +1,4 @@
-"""An assembly's settings (DESIGN 8 ``assembly set``): who reads ballots and the roster, receipts."""
+"""An assembly's settings (``assembly set``): who reads ballots and the roster, vote receipts."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ SETTING_CHOICES: dict[str, tuple[str, ...]] = {
     "ballots": ("public", "members", "hidden"),
     "roster": ("public", "members"),
 }
-# Ballots are roll-call and the tally recountable by anyone (DESIGN 5), so public by default;
+# Ballots are roll-call and the tally recountable by anyone, so public by default;
 # a neighbourhood roster names people: visible to members unless the assembly opens it.
 DEFAULT_SETTINGS: dict[str, Any] = {"ballots": "public", "roster": "members", "vote_receipts": True}
 

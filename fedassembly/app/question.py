@@ -1,4 +1,4 @@
-"""A proposal on the wire (DESIGN 4): a ``Question`` Mastodon shows as a poll, or a ``Note``
+"""A proposal on the wire (docs/protocol.md): a ``Question`` Mastodon shows as a poll, or a ``Note``
 linking the ballot page for score proposals, which Mastodon cannot show.
 
 Counts come from the governance core's live counts: ``totalItems`` is an option's current

@@ -1,4 +1,4 @@
-"""Our JSON-LD context and ActivityStreams constants (DESIGN 4)."""
+"""Our JSON-LD context and ActivityStreams constants (docs/protocol.md, "The context")."""
 
 from __future__ import annotations
 

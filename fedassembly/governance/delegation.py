@@ -15,17 +15,26 @@ at a bounded number of times, which keeps resolution linear.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Collection, ItemsView, Iterable, Iterator, Mapping
-from collections.abc import Set as AbstractSet
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Literal, TypeVar
+from typing import Literal
 
+from fedassembly.governance.delegation_views import (
+    CYCLE,
+    NO_VOTER,
+    NON_MEMBER,
+    CastBy,
+    NextHops,
+    NotCountedReason,
+    Reasons,
+    Stop,
+    Weights,
+)
 from fedassembly.governance.errors import InvalidDelegationError
 from fedassembly.governance.model import MemberId, ProposalId
 
 Scope = Literal["global", "area", "proposal"]
-NotCountedReason = Literal["cycle", "no_voter", "non_member"]
 SCOPES: tuple[Scope, ...] = ("global", "area", "proposal")
 
 
@@ -71,184 +80,6 @@ class Delegation:
                     self.scope, "a proposal only"
                 )
             )
-
-
-class _Stop:
-    """Where a walk ended without a voter; kept apart from member ids, which are any string."""
-
-    __slots__ = ("reason",)
-
-    def __init__(self, reason: NotCountedReason) -> None:
-        self.reason: NotCountedReason = reason
-
-
-_CYCLE, _NO_VOTER, _NON_MEMBER = _Stop("cycle"), _Stop("no_voter"), _Stop("non_member")
-
-# The result mappings below read the walk's own tables instead of copying them into one
-# entry per member: most of a roster usually neither votes nor delegates, and building
-# per-member dicts would cost more than the resolution itself on a large roster. Their items()
-# come straight from those tables too: Mapping's own would look every key up again, which on
-# a roster of 100,000 took longer than the resolution.
-
-
-_V = TypeVar("_V")
-
-
-class _Items(ItemsView[MemberId, _V]):
-    """A mapping's items, iterated from the pairs its tables give directly."""
-
-    __slots__ = ("_pairs",)
-
-    def __init__(
-        self, mapping: Mapping[MemberId, _V], pairs: Callable[[], Iterator[tuple[MemberId, _V]]]
-    ) -> None:
-        super().__init__(mapping)
-        self._pairs = pairs
-
-    def __iter__(self) -> Iterator[tuple[MemberId, _V]]:
-        return self._pairs()
-
-
-class _CastBy(Mapping[MemberId, MemberId]):
-    """Counted member → voter: voters cast their own weight, resolved delegators a voter's."""
-
-    __slots__ = ("_count", "_ends", "_voters")
-
-    def __init__(self, voters: frozenset[MemberId], ends: dict[MemberId, MemberId | _Stop]):
-        self._voters = voters
-        self._ends = ends
-        self._count = len(voters) + sum(1 for end in ends.values() if end.__class__ is str)
-
-    def __getitem__(self, member: MemberId) -> MemberId:
-        if member in self._voters:
-            return member
-        end = self._ends[member]
-        if isinstance(end, _Stop):
-            raise KeyError(member)
-        return end
-
-    def __contains__(self, member: object) -> bool:
-        # Mapping.__contains__ takes any object, which dict.get accepts at run time though
-        # its stub wants the key type; an isinstance check would cost a call per lookup.
-        return member in self._voters or self._ends.get(member).__class__ is str  # type: ignore[call-overload]
-
-    def __iter__(self) -> Iterator[MemberId]:
-        yield from self._voters
-        yield from (member for member, end in self._ends.items() if end.__class__ is str)
-
-    def items(self) -> ItemsView[MemberId, MemberId]:
-        return _Items(self, self._pairs)
-
-    def _pairs(self) -> Iterator[tuple[MemberId, MemberId]]:
-        for voter in self._voters:
-            yield voter, voter
-        for member, end in self._ends.items():
-            if end.__class__ is str:
-                yield member, end
-
-    def __len__(self) -> int:
-        return self._count
-
-
-class _Reasons(Mapping[MemberId, NotCountedReason]):
-    """Uncounted member → reason; a member who neither voted nor delegated is `no_voter`."""
-
-    __slots__ = ("_counted", "_ends", "_roster")
-
-    def __init__(
-        self,
-        roster: AbstractSet[MemberId],
-        counted: _CastBy,
-        ends: dict[MemberId, MemberId | _Stop],
-    ):
-        self._roster = roster
-        self._counted = counted
-        self._ends = ends
-
-    def __getitem__(self, member: MemberId) -> NotCountedReason:
-        end = self._ends.get(member)
-        if isinstance(end, _Stop):
-            return end.reason
-        if member in self._roster and member not in self._counted:
-            return "no_voter"
-        raise KeyError(member)
-
-    def __iter__(self) -> Iterator[MemberId]:
-        counted = self._counted
-        return (member for member in self._roster if member not in counted)
-
-    def items(self) -> ItemsView[MemberId, NotCountedReason]:
-        return _Items(self, self._pairs)
-
-    def _pairs(self) -> Iterator[tuple[MemberId, NotCountedReason]]:
-        counted, ends = self._counted, self._ends
-        for member in self._roster:
-            if member not in counted:
-                end = ends.get(member)
-                yield member, end.reason if isinstance(end, _Stop) else "no_voter"
-
-    def __len__(self) -> int:
-        return len(self._roster) - len(self._counted)
-
-
-class _NextHops(Mapping[MemberId, MemberId]):
-    """Member → delegate, for members on the roster who did not vote and delegate here."""
-
-    __slots__ = ("_hops", "_roster", "_voters")
-
-    def __init__(
-        self,
-        roster: AbstractSet[MemberId],
-        voters: frozenset[MemberId],
-        hops: dict[MemberId, MemberId | None],
-    ):
-        self._roster = roster
-        self._voters = voters
-        self._hops = hops
-
-    def __getitem__(self, member: MemberId) -> MemberId:
-        hop = self._hops[member]
-        if hop is None or member in self._voters or member not in self._roster:
-            raise KeyError(member)
-        return hop
-
-    def __iter__(self) -> Iterator[MemberId]:
-        return (member for member, _hop in self._pairs())
-
-    def items(self) -> ItemsView[MemberId, MemberId]:
-        return _Items(self, self._pairs)
-
-    def _pairs(self) -> Iterator[tuple[MemberId, MemberId]]:
-        roster, voters = self._roster, self._voters
-        return (
-            (member, hop)
-            for member, hop in self._hops.items()
-            if hop is not None and member not in voters and member in roster
-        )
-
-    def __len__(self) -> int:
-        return sum(1 for _ in self)
-
-
-class _Weights(Mapping[MemberId, int]):
-    """Voter → weight cast: their own 1 plus every member whose weight reached them."""
-
-    __slots__ = ("_received", "_voters")
-
-    def __init__(self, voters: frozenset[MemberId], received: Mapping[MemberId, int]):
-        self._voters = voters
-        self._received = received
-
-    def __getitem__(self, voter: MemberId) -> int:
-        if voter not in self._voters:
-            raise KeyError(voter)
-        return 1 + self._received.get(voter, 0)
-
-    def __iter__(self) -> Iterator[MemberId]:
-        return iter(self._voters)
-
-    def __len__(self) -> int:
-        return len(self._voters)
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,10 +177,10 @@ def resolve_delegation(
     roster = members if isinstance(members, set | frozenset) else frozenset(members)
     hops = effective_delegates(delegations, proposal_id, area)
     voters = frozenset(roster.intersection(direct_voters))
-    # Member → the voter their weight reached, or the _Stop their chain ended in; voters
+    # Member → the voter their weight reached, or the Stop their chain ended in; voters
     # themselves are not entered (their own ballot wins), members who did not delegate
     # neither (they are `no_voter` by default).
-    ends: dict[MemberId, MemberId | _Stop] = {}
+    ends: dict[MemberId, MemberId | Stop] = {}
     for member, target in hops.items():
         if target is None or member in voters or member in ends or member not in roster:
             continue
@@ -358,7 +189,7 @@ def resolve_delegation(
             continue
         path = [member]
         on_path = {member}
-        end: MemberId | _Stop | None
+        end: MemberId | Stop | None
         while True:
             if target in voters:
                 end = target
@@ -367,27 +198,27 @@ def resolve_delegation(
             if end is not None:
                 break
             if target not in roster:
-                end = _NON_MEMBER
+                end = NON_MEMBER
                 break
             if target in on_path:
-                end = _CYCLE
+                end = CYCLE
                 break
             path.append(target)
             on_path.add(target)
             target = hops.get(target)
             if target is None:
-                end = _NO_VOTER
+                end = NO_VOTER
                 break
         for walked in path:
             ends[walked] = end
     received = Counter(end for end in ends.values() if end.__class__ is str)
-    cast_by = _CastBy(voters, ends)
+    cast_by = CastBy(voters, ends)
     return DelegationResult(
         cast_by=cast_by,
-        reason=_Reasons(roster, cast_by, ends),
-        next_hop=_NextHops(roster, voters, hops),
+        reason=Reasons(roster, cast_by, ends),
+        next_hop=NextHops(roster, voters, hops),
         voters=voters,
-        weight=_Weights(voters, received),
+        weight=Weights(voters, received),
         received=MappingProxyType(dict(received)),
     )
 

@@ -1,4 +1,4 @@
-"""Rosters, assembly settings and delegations over HTTP (DESIGN 8), and the members collection."""
+"""Rosters, assembly settings and delegations over the JSON API, and the members collection."""
 
 from __future__ import annotations
 

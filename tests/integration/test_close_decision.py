@@ -262,3 +262,38 @@ async def test_ballots_page_follows_the_assembly_setting(nodes) -> None:
     assert (await running.api("GET", path, stranger))[0] == 403
     status, page = await running.api("GET", path, tokens["ana"])
     assert status == 200 and len(page["leaves"]) == 1
+
+
+async def test_a_ranked_decision_publishes_the_relation_it_rests_on(nodes) -> None:
+    """Ballots `A` and `B>C` (unranked options tie last): only B beats C; nothing puts A above
+    C or B, so A and B tie as winners, and the decision says exactly that, signed."""
+    running = await nodes()
+    group, tokens = await assembly(running, "ana")
+    voters = ["https://elsewhere.example/users/x", "https://elsewhere.example/users/y"]
+    await add_members(running, group, voters)
+    proposal_id, closes_at = await propose(running, tokens["ana"], 3600, options=["A", "B", "C"],
+                                           method="ranked")
+    async with running.node.db.transaction() as conn:
+        proposal = await get_proposal(conn, proposal_id)
+        for voter, order in zip(voters, (["A"], ["B", "C"]), strict=True):
+            await append_ballot(running.node, conn, proposal, voter, {"ranking": order}, "activitypub")
+    assert await close_due(running.node, closes_at) == 1
+    decision = (await running.get_ap(f"{running.base}/proposals/{proposal_id}/decision"))[1]
+    relation = decision["fa:schulze"]
+    assert relation["options"] == ["A", "B", "C"] and relation["beats"] == [["B", "C"]]
+    assert relation["d"] == [[0, 1, 1], [1, 0, 1], [1, 0, 0]]
+    assert decision["fa:outcome"] == {"status": "tie", "winners": ["A", "B"]}
+    await verify_proof(running, decision)
+
+
+async def test_the_api_names_the_decision_by_its_url(nodes) -> None:
+    running = await nodes()
+    _, tokens = await assembly(running, "ana")
+    proposal_id, closes_at = await propose(running, tokens["ana"], 3600, method="yesno")
+    status, view = await running.api("GET", f"/api/v1/proposals/{proposal_id}")
+    assert (status, view["decision"]) == (200, None)
+    assert await close_due(running.node, closes_at) == 1
+    status, view = await running.api("GET", f"/api/v1/proposals/{proposal_id}")
+    url = f"{running.base}/proposals/{proposal_id}/decision"
+    assert (status, view["decision"]) == (200, url)
+    assert (await running.get_ap(url))[1]["id"] == url

@@ -1,4 +1,4 @@
-"""Proposals and ballots through the JSON API (DESIGN 8), asserting the database each time."""
+"""Proposals and ballots through the JSON API, asserting the database each time."""
 
 from __future__ import annotations
 

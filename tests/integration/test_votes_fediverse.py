@@ -1,4 +1,4 @@
-"""Votes from the fediverse (DESIGN 4, SECURITY 47–57) on a real node, from a loopback remote
+"""Votes from the fediverse on a real node, from a loopback remote
 server whose actors are members; every refusal is answered 202, so the database is asserted."""
 
 from __future__ import annotations

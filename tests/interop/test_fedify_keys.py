@@ -4,7 +4,7 @@ verifies the FEP-8b32 proof of a real decision.
 fedify compacts what it fetches against its own contexts: a term our ``@context`` does not define
 is dropped, so without ``assertionMethod``, ``Multikey``, ``controller`` and
 ``publicKeyMultibase`` in the inline context ``getAssertionMethods()`` yields nothing and no
-fedify-based server can check a decision's proof (DESIGN 4).
+fedify-based server can check a decision's proof (docs/protocol.md).
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ async def test_fedify_verifies_a_decisions_proof(nodes, fedify_peer: FedifyPeer)
 
 
 def test_saved_contexts_are_the_ones_fedify_preloads(fedify_peer_install: Path) -> None:
-    """tests/test_activity_json.py expands with these copies; they must stay fedify's."""
+    """tests/app/test_activity_json.py expands with these copies; they must stay fedify's."""
     saved = json.loads((FIXTURES_DIR / "jsonld_contexts.json").read_text(encoding="utf-8"))["contexts"]
     urls = json.dumps(sorted(saved))
     script = (

@@ -1,5 +1,5 @@
 """activity_json writes exactly what json.dumps writes, with the context serialized once; and our
-@context expands as DESIGN 4 intends, the group's proof key included."""
+@context expands as docs/protocol.md describes, the group's proof key included."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def test_same_bytes_as_json_dumps() -> None:
 
 SEC = "https://w3id.org/security#"
 FA = "https://w3id.org/fedassembly#"
-_CONTEXTS_FILE = Path(__file__).resolve().parent / "interop" / "fixtures" / "jsonld_contexts.json"
+_CONTEXTS_FILE = Path(__file__).resolve().parent.parent / "interop" / "fixtures" / "jsonld_contexts.json"
 _CONTEXTS = json.loads(_CONTEXTS_FILE.read_text(encoding="utf-8"))["contexts"]
 
 
