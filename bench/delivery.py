@@ -30,6 +30,7 @@ sys.path.insert(0, str(REPO))
 
 from fedassembly.app.clock import now_iso  # noqa: E402
 from fedassembly.app.delivery_store import SqliteDeliveryStore, StoredSenderKeys  # noqa: E402
+from fedassembly.app.local_keys import LocalKeys  # noqa: E402
 from federation.addresses import host_of  # noqa: E402
 from federation.delivery import DeliveryWorker  # noqa: E402
 from federation.fetch import FetchPolicy, SafeFetcher  # noqa: E402
@@ -189,7 +190,7 @@ async def bench(concurrency: int, followers: int, announcements: int, sender_pro
         worker = DeliveryWorker(
             SqliteDeliveryStore(db),
             poster,
-            StoredSenderKeys(db, BASE),
+            StoredSenderKeys(db, BASE, LocalKeys(db, now_iso)),
             concurrency=concurrency,
             first_retry_seconds=30,
             max_attempts=16,

@@ -128,7 +128,7 @@ def _services(
         worker = DeliveryWorker(
             SqliteDeliveryStore(node.db),
             poster,
-            StoredSenderKeys(node.db, node.urls.base),
+            StoredSenderKeys(node.db, node.urls.base, node.keys),
             concurrency=settings.delivery_concurrency,
             first_retry_seconds=settings.first_retry_seconds,
             max_attempts=settings.max_attempts,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Collection
 
-from fedassembly.app.clock import now_iso
 from fedassembly.app.local_keys import LocalKeys
 from fedassembly.app.urls import Urls
 from federation.keys import PrivateKey, load_private_key
@@ -81,10 +80,10 @@ class SqliteDeliveryStore:
 class StoredSenderKeys:
     """Local actors' RSA signing keys (``federation.ports.SenderKeys``), read once, kept in memory."""
 
-    def __init__(self, db: Database, base: str) -> None:
+    def __init__(self, db: Database, base: str, keys: LocalKeys) -> None:
         self._db = db
         self._urls = Urls(base.rstrip("/"))
-        self._local_keys = LocalKeys(db, now_iso)
+        self._local_keys = keys
         self._cache: dict[int, tuple[str, PrivateKey]] = {}
 
     async def key_for(self, sender_id: int) -> tuple[str, PrivateKey]:

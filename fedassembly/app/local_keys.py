@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 from federation.keys import (
@@ -22,7 +23,7 @@ _GENERATORS = {"rsa": generate_rsa_private_pem, "ed25519": generate_ed25519_priv
 class LocalKeys:
     """RSA-2048 (HTTP signatures) and Ed25519 (object proofs) keys of local actors."""
 
-    def __init__(self, db: Database, clock_iso: Any):
+    def __init__(self, db: Database, clock_iso: Callable[[], str]):
         self._db = db
         self._now = clock_iso
         self._cache: dict[tuple[int, str], ActorKey] = {}

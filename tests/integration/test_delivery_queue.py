@@ -23,6 +23,7 @@ from aiohttp import web
 
 from fedassembly.app.clock import now_iso
 from fedassembly.app.delivery_store import SenderKeyError, SqliteDeliveryStore, StoredSenderKeys
+from fedassembly.app.local_keys import LocalKeys
 from federation.addresses import host_of
 from federation.delivery import DeliveryWorker
 from federation.fetch import FetchPolicy, SafeFetcher
@@ -155,7 +156,7 @@ async def make_worker(db: Database) -> AsyncIterator[Callable[..., DeliveryWorke
         return DeliveryWorker(
             SqliteDeliveryStore(db),
             LocalPoster(SafeFetcher(session, policy)),
-            StoredSenderKeys(db, BASE),
+            StoredSenderKeys(db, BASE, LocalKeys(db, now_iso)),
             concurrency=int(settings["concurrency"]),
             first_retry_seconds=float(settings["first_retry_seconds"]),
             max_attempts=int(settings["max_attempts"]),
@@ -507,7 +508,7 @@ async def test_sender_key_ids_follow_the_actor_kind(db: Database, sender_id: int
         person = await actor_repo.put_actor(conn, "alice", "person", "Alice", now_iso())
         council = await actor_repo.put_actor(conn, "region", "council", "Region", now_iso())
         instance = await actor_repo.put_actor(conn, "actor", "instance", "node", now_iso())
-    keys = StoredSenderKeys(db, BASE + "/")
+    keys = StoredSenderKeys(db, BASE + "/", LocalKeys(db, now_iso))
 
     found = {actor: (await keys.key_for(actor))[0] for actor in (sender_id, person, council, instance)}
 
@@ -524,4 +525,4 @@ async def test_sender_key_ids_follow_the_actor_kind(db: Database, sender_id: int
 
 async def test_an_unknown_sender_is_an_error(db: Database) -> None:
     with pytest.raises(SenderKeyError):
-        await StoredSenderKeys(db, BASE).key_for(9999)
+        await StoredSenderKeys(db, BASE, LocalKeys(db, now_iso)).key_for(9999)
