@@ -19,10 +19,6 @@ class LocalActor:
     settings: dict[str, Any]
     created_at: str
 
-    @property
-    def is_group(self) -> bool:
-        return self.kind in ("assembly", "council")
-
 
 @dataclass(frozen=True, slots=True)
 class ActorKey:

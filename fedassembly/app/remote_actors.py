@@ -140,10 +140,6 @@ class RemoteDirectory:
             await remote_repo.put_remote_actor(conn, actor)
         return self._remember_actor(actor)
 
-    async def cached_actor(self, actor_id: str) -> RemoteActor | None:
-        """A remote actor if already known, without fetching."""
-        return await remote_repo.get_remote_actor(self._db.reader, actor_id)
-
     async def resolve(self, who: str) -> RemoteActor:
         """``@user@host``, ``user@host``, ``acct:…`` (by WebFinger) or an actor IRI → the actor."""
         if who.startswith(("http://", "https://")):

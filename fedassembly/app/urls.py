@@ -109,9 +109,6 @@ class Urls:
     def shared_inbox(self) -> str:
         return f"{self.base}/inbox"
 
-    def ns(self) -> str:
-        return f"{self.base}/ns"
-
     def new_activity_id(self) -> str:
         """A fresh dereferenceable id for an activity we publish."""
         return f"{self.base}/activities/{fresh_id()}"

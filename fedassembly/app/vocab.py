@@ -7,7 +7,6 @@ from typing import Any
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
 AP_CONTENT_TYPE = "application/activity+json"
-LD_CONTENT_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 FA = "https://w3id.org/fedassembly#"
 
 # Inline, because consumers such as fedify process JSON-LD, drop undefined terms and cannot
