@@ -19,22 +19,22 @@ async def test_an_actor_round_trips_by_name_and_by_id(db: Database) -> None:
     assert barrio != ana and barrio > 0
     found = await actor_repo.get_actor_by_name(db.reader, "barrio")
     assert found == actor_repo.LocalActor(barrio, "barrio", "assembly", "Barrio", "", {"lang": "es"}, NOW)
-    assert found is not None and found.is_group
+    assert found is not None and found.kind == "assembly"
     person = await actor_repo.get_actor_by_id(db.reader, ana)
-    assert person is not None and person.name == "ana" and person.settings == {} and not person.is_group
+    assert person is not None and person.name == "ana" and person.settings == {} and person.kind == "person"
     assert await actor_repo.get_actor_by_name(db.reader, "nobody") is None
     assert await actor_repo.get_actor_by_id(db.reader, 999) is None
 
 
-async def test_a_council_is_a_group_and_the_instance_actor_is_found_by_kind(db: Database) -> None:
+async def test_a_council_and_the_instance_actor_are_found_by_kind(db: Database) -> None:
     assert await actor_repo.get_instance_actor(db.reader) is None
     async with db.transaction() as conn:
         await actor_repo.put_actor(conn, "council", "council", "Council", NOW)
         instance = await actor_repo.put_actor(conn, "instance", "instance", "Node", NOW)
     council = await actor_repo.get_actor_by_name(db.reader, "council")
-    assert council is not None and council.is_group
+    assert council is not None and council.kind == "council"
     found = await actor_repo.get_instance_actor(db.reader)
-    assert found is not None and found.id == instance and not found.is_group
+    assert found is not None and found.id == instance and found.kind == "instance"
 
 
 async def test_a_taken_name_is_refused_and_the_unit_writes_nothing(db: Database) -> None:
