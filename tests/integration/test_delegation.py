@@ -11,7 +11,7 @@ from fedassembly.app import accounts, roster
 from storage import delegations as delegation_repo
 
 
-async def test_api_delegation(nodes, remote: RemoteServer) -> None:  # type: ignore[no-untyped-def]
+async def test_api_delegation(nodes, remote: RemoteServer) -> None:
     a = await nodes("a")
     await a.group("barrio")
     _, alice = await a.person("alice")
@@ -89,7 +89,7 @@ def _command(remote: RemoteServer, sender: RemoteActor, group_url: str, text_htm
             "type": "Create", "actor": sender.id, "to": note["to"], "object": note}
 
 
-async def test_direct_mention_commands(nodes, remote: RemoteServer) -> None:  # type: ignore[no-untyped-def]
+async def test_direct_mention_commands(nodes, remote: RemoteServer) -> None:
     a = await nodes("a")
     group_url = await a.group("barrio")
     group = await accounts.get_actor(a.node, "barrio")
@@ -105,7 +105,7 @@ async def test_direct_mention_commands(nodes, remote: RemoteServer) -> None:  # 
         assert status == 202, body
         return create
 
-    def reply_to(create: dict):  # type: ignore[no-untyped-def]
+    def reply_to(create: dict):
         return lambda x: x.get("type") == "Create" and x["object"].get("inReplyTo") == create["object"]["id"]
 
     sent = await send(dave, f"delegate {_mention(erin.id, 'erin')} housing", [(erin.id, erin_handle)])
