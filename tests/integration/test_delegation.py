@@ -4,6 +4,7 @@ signed remote actor, each answered by a direct reply; the delegate is told."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from support.remote import RemoteActor, RemoteServer, post_signed
 
@@ -99,7 +100,7 @@ async def test_direct_mention_commands(nodes, remote: RemoteServer) -> None:
     erin_handle = f"@erin@127.0.0.1:{remote.port}"
     inbox = f"{group_url}/inbox"
 
-    async def send(sender: RemoteActor, text: str, mentions: list[tuple[str, str]] = (), **kw) -> dict:  # type: ignore[assignment]
+    async def send(sender: RemoteActor, text: str, mentions: Sequence[tuple[str, str]] = (), **kw) -> dict:
         create = _command(remote, sender, group_url, text, list(mentions), **kw)
         status, body = await post_signed(inbox, create, sender)
         assert status == 202, body

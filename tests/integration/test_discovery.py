@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import aiohttp
+from multidict import CIMultiDictProxy
 from pyld import jsonld
 
 
-async def get(url: str, accept: str = "application/json") -> tuple[int, dict, aiohttp.typedefs.LooseHeaders]:
+async def get(url: str, accept: str = "application/json") -> tuple[int, dict, CIMultiDictProxy[str]]:
     async with aiohttp.ClientSession() as session, session.get(url, headers={"Accept": accept}) as r:
         text = await r.text()
         return (
