@@ -16,7 +16,7 @@ def imported_modules(path: Path) -> list[tuple[int, str]]:
     """Every module a file imports (absolute names; relative ones resolved against its package)."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     package = ".".join(path.relative_to(ROOT).with_suffix("").parts[:-1])
-    found = []
+    found: list[tuple[int, str]] = []
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             found.extend((node.lineno, alias.name) for alias in node.names)

@@ -21,7 +21,9 @@ def test_rsa_pem_is_pkcs8_2048_and_its_public_half_is_spki() -> None:
     assert isinstance(key, rsa.RSAPrivateKey) and key.key_size == 2048
     public_pem = keys.public_pem_of(private_pem)
     assert public_pem.startswith("-----BEGIN PUBLIC KEY-----")
-    assert keys.load_public_key(public_pem).public_numbers() == key.public_key().public_numbers()
+    public = keys.load_public_key(public_pem)
+    assert isinstance(public, rsa.RSAPublicKey)
+    assert public.public_numbers() == key.public_key().public_numbers()
 
 
 def test_ed25519_pem_round_trips() -> None:

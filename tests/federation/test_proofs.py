@@ -49,6 +49,7 @@ def feature_scenarios() -> dict[str, dict[str, Any]]:
             doc = []
         elif text.split(" ", 1)[0] in ("Given", "And", "When", "Then"):
             match = re.fullmatch(r'([^"]*?)\s*(?:"([^"]*)")?', text)
+            assert match is not None, text  # a step: words, then at most one "quoted" value
             step = match.group(1)
             if match.group(2) is not None:
                 steps[step] = match.group(2)
@@ -224,7 +225,7 @@ def test_missing_or_multiple_proofs_and_wrong_keys() -> None:
         proof_verification_method({**signed, "proof": {"type": "DataIntegrityProof"}})
     rsa_key = keys.load_public_key(keys.public_pem_of(keys.generate_rsa_private_pem()))
     with pytest.raises(ProofError, match="Ed25519 key"):
-        verify_object(signed, rsa_key)
+        verify_object(signed, rsa_key)  # type: ignore[arg-type]  # the wrong key type is the test
 
 
 def test_signing_refuses_what_fedify_would_misread() -> None:

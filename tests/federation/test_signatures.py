@@ -610,9 +610,9 @@ def test_draft_cavage_12_vectors(case: dict[str, Any]) -> None:
     )
     assert text == case["signing_string"]
     # PKCS#1 v1.5 is deterministic: our signing string and the spec key give the spec signature.
-    raw = keys.load_private_key(CAVAGE["private_key_pem"]).sign(
-        text.encode(), padding.PKCS1v15(), hashes.SHA256()
-    )
+    private = keys.load_private_key(CAVAGE["private_key_pem"])
+    assert isinstance(private, rsa.RSAPrivateKey)  # the spec's key is RSA
+    raw = private.sign(text.encode(), padding.PKCS1v15(), hashes.SHA256())
     assert f'signature="{base64.b64encode(raw).decode()}"' in case["signature_header"]
     public = keys.load_public_key(CAVAGE["public_key_pem"])
     assert signature_key_id(headers) == "Test"

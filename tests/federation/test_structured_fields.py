@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from federation.structured_fields import (
+    Item,
+    Parameters,
     StructuredFieldError,
     Token,
     parse_dictionary,
@@ -22,8 +24,8 @@ def test_parses_inner_lists_items_and_parameters() -> None:
 
 
 def test_serializes_what_it_parses() -> None:
-    items = [("@method", {}), ("@target-uri", {})]
-    params = {"created": 1, "keyid": 'a"b', "alg": Token("ed25519"), "f": 0.5}
+    items: list[Item] = [("@method", {}), ("@target-uri", {})]
+    params: Parameters = {"created": 1, "keyid": 'a"b', "alg": Token("ed25519"), "f": 0.5}
     text = serialize_inner_list(items, params)
     assert text == '("@method" "@target-uri");created=1;keyid="a\\"b";alg=ed25519;f=0.5'
     assert parse_dictionary("x=" + text)["x"] == (items, params)

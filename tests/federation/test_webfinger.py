@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -106,7 +107,7 @@ async def jrd_server(serve, ap_response, answer, host: str = "127.0.0.1"):
 
 
 async def test_lookup_round_trip_over_loopback(serve, ap_response, make_fetcher) -> None:
-    def answer(resource: str, base: str) -> dict[str, Any]:
+    def answer(resource: str, base: str) -> Mapping[str, Any]:
         user = resource.removeprefix("acct:").split("@")[0]
         return build_jrd(resource, f"{base}/people/{user}", f"{base}/@{user}", [])
 
@@ -121,7 +122,7 @@ async def test_lookup_round_trip_over_loopback(serve, ap_response, make_fetcher)
 async def test_ld_json_self_link_is_accepted(serve, ap_response, make_fetcher) -> None:
     ld = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
-    def answer(resource: str, base: str) -> dict[str, Any]:
+    def answer(resource: str, base: str) -> Mapping[str, Any]:
         return {"subject": resource, "links": [{"rel": "self", "type": ld, "href": f"{base}/a"}]}
 
     server = await jrd_server(serve, ap_response, answer)
@@ -140,7 +141,7 @@ async def test_ld_json_self_link_is_accepted(serve, ap_response, make_fetcher) -
     ],
 )
 async def test_missing_activitypub_self_link_is_refused(serve, ap_response, make_fetcher, links: Any) -> None:
-    def answer(resource: str, base: str) -> dict[str, Any]:
+    def answer(resource: str, base: str) -> Mapping[str, Any]:
         if isinstance(links, list):
             filled = [{k: v.format(base=base) for k, v in link.items()} for link in links]
             return {"subject": resource, "links": filled}
@@ -152,7 +153,7 @@ async def test_missing_activitypub_self_link_is_refused(serve, ap_response, make
 
 
 async def test_jrd_without_subject_is_refused(serve, ap_response, make_fetcher) -> None:
-    def answer(_resource: str, base: str) -> dict[str, Any]:
+    def answer(_resource: str, base: str) -> Mapping[str, Any]:
         return {"links": [{"rel": "self", "type": "application/activity+json", "href": base}]}
 
     server = await jrd_server(serve, ap_response, answer)
@@ -169,7 +170,7 @@ async def test_self_link_at_a_private_address_is_refused(
 ) -> None:
     wire = await tripwire("127.0.0.1")
 
-    def answer(resource: str, _base: str) -> dict[str, Any]:
+    def answer(resource: str, _base: str) -> Mapping[str, Any]:
         return build_jrd(resource, href.format(trip=wire.port), "https://x.example/@a", [])
 
     server = await jrd_server(serve, ap_response, answer, host="127.0.0.2")
@@ -184,7 +185,7 @@ async def test_self_link_at_a_private_address_is_refused(
 async def test_self_link_that_is_not_an_http_url_is_refused(
     serve, ap_response, make_fetcher, href: str
 ) -> None:
-    def answer(resource: str, _base: str) -> dict[str, Any]:
+    def answer(resource: str, _base: str) -> Mapping[str, Any]:
         return build_jrd(resource, href, "https://x.example/@a", [])
 
     server = await jrd_server(serve, ap_response, answer)
@@ -195,7 +196,7 @@ async def test_self_link_that_is_not_an_http_url_is_refused(
 async def test_no_http_fallback_when_private_addresses_are_disallowed(
     serve, ap_response, make_fetcher
 ) -> None:
-    def answer(resource: str, base: str) -> dict[str, Any]:
+    def answer(resource: str, base: str) -> Mapping[str, Any]:
         return build_jrd(resource, f"{base}/people/a", f"{base}/@a", [])
 
     server = await jrd_server(serve, ap_response, answer, host="127.0.0.2")

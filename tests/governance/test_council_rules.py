@@ -204,6 +204,7 @@ def test_inconsistent_input_is_refused(positions, refused, message) -> None:
 
 def test_malformed_aggregate_json_is_refused() -> None:
     data = aggregate_to_json(council(CouncilRule("proportional")))
+    broken: object  # objects of the wrong shape, and a list
     for broken in (
         {**data, "rule": {"name": "anarchy"}},
         {**data, "rosterSize": -1},

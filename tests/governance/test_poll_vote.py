@@ -119,9 +119,11 @@ def test_votes_are_refused_exactly_for_options_not_of_the_proposal(method: Metho
 
 
 valid = {method: st.lists(st.sampled_from(options_of(method)), max_size=8) for method in METHODS}
+REPLACING: tuple[Method, ...] = ("single", "yesno", "ranked")  # a new vote replaces the ballot
+POLLED: tuple[Method, ...] = ("single", "yesno", "approval", "ranked")  # all but score
 
 
-@given(st.sampled_from(["single", "yesno", "ranked"]).flatmap(lambda m: st.tuples(st.just(m), valid[m])))
+@given(st.sampled_from(REPLACING).flatmap(lambda m: st.tuples(st.just(m), valid[m])))
 def test_a_replacing_method_keeps_the_last_vote(case) -> None:
     method, votes = case
     ballot, returned = apply(method, votes)
@@ -169,7 +171,7 @@ def previous_ballots(method: Method) -> st.SearchStrategy[Ballot | None]:
 
 
 @given(
-    st.sampled_from(["single", "yesno", "approval", "ranked"]).flatmap(
+    st.sampled_from(POLLED).flatmap(
         lambda m: st.tuples(st.just(m), previous_ballots(m), st.sampled_from(options_of(m)))
     )
 )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from fractions import Fraction
 from itertools import pairwise, permutations
 
@@ -32,7 +33,7 @@ def ranked_spec(options: str, status_quo: bool = False) -> ProposalSpec:
     return ProposalSpec(names, "ranked", "schulze", Fraction(0), None, status_quo)
 
 
-def ballots_from(groups: list[tuple[int, str | tuple[str, ...]]]) -> dict[str, Ballot]:
+def ballots_from(groups: Sequence[tuple[int, str | tuple[str, ...]]]) -> dict[str, Ballot]:
     """One member per ballot, `count` members per ranking."""
     ballots: dict[str, Ballot] = {}
     for count, order in groups:

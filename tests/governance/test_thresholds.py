@@ -153,7 +153,7 @@ def test_an_invalid_ballot_is_refused_with_its_voter() -> None:
     ballots = {"m0": Choice("a"), "m1": Choice("zzz")}
     with pytest.raises(InvalidBallotError, match="ballot of m1: unknown option 'zzz'"):
         decide(single(), ballots, (), ballots, "p")
-    wrong = {"m0": Choice("a"), "m1": Scores.of({"a": 1})}
+    wrong: dict[str, Ballot] = {"m0": Choice("a"), "m1": Scores.of({"a": 1})}
     with pytest.raises(InvalidBallotError, match="ballot of m1: a single proposal takes one"):
         decide(single(), wrong, (), wrong, "p")
 

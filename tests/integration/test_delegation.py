@@ -4,6 +4,7 @@ signed remote actor, each answered by a direct reply; the delegate is told."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 
 from support.remote import RemoteActor, RemoteServer, post_signed
 
@@ -11,7 +12,7 @@ from fedassembly.app import accounts, roster
 from storage import delegations as delegation_repo
 
 
-async def test_api_delegation(nodes, remote: RemoteServer) -> None:  # type: ignore[no-untyped-def]
+async def test_api_delegation(nodes, remote: RemoteServer) -> None:
     a = await nodes("a")
     await a.group("barrio")
     _, alice = await a.person("alice")
@@ -89,7 +90,7 @@ def _command(remote: RemoteServer, sender: RemoteActor, group_url: str, text_htm
             "type": "Create", "actor": sender.id, "to": note["to"], "object": note}
 
 
-async def test_direct_mention_commands(nodes, remote: RemoteServer) -> None:  # type: ignore[no-untyped-def]
+async def test_direct_mention_commands(nodes, remote: RemoteServer) -> None:
     a = await nodes("a")
     group_url = await a.group("barrio")
     group = await accounts.get_actor(a.node, "barrio")
@@ -99,13 +100,13 @@ async def test_direct_mention_commands(nodes, remote: RemoteServer) -> None:  # 
     erin_handle = f"@erin@127.0.0.1:{remote.port}"
     inbox = f"{group_url}/inbox"
 
-    async def send(sender: RemoteActor, text: str, mentions: list[tuple[str, str]] = (), **kw) -> dict:  # type: ignore[assignment]
+    async def send(sender: RemoteActor, text: str, mentions: Sequence[tuple[str, str]] = (), **kw) -> dict:
         create = _command(remote, sender, group_url, text, list(mentions), **kw)
         status, body = await post_signed(inbox, create, sender)
         assert status == 202, body
         return create
 
-    def reply_to(create: dict):  # type: ignore[no-untyped-def]
+    def reply_to(create: dict):
         return lambda x: x.get("type") == "Create" and x["object"].get("inReplyTo") == create["object"]["id"]
 
     sent = await send(dave, f"delegate {_mention(erin.id, 'erin')} housing", [(erin.id, erin_handle)])

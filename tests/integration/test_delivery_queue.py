@@ -17,6 +17,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -169,7 +170,7 @@ async def make_worker(db: Database) -> AsyncIterator[Callable[..., DeliveryWorke
 
 async def queue(db: Database, sender_id: int, *inboxes: str) -> str:
     """Publish an activity and queue it to ``inboxes`` in one transaction; return its id."""
-    activity = {
+    activity: dict[str, Any] = {
         "id": f"{BASE}/activities/{uuid.uuid4().hex}",
         "type": "Create",
         "actor": f"{BASE}/groups/{SENDER}",
@@ -181,7 +182,7 @@ async def queue(db: Database, sender_id: int, *inboxes: str) -> str:
     return activity["id"]
 
 
-async def rows(db: Database) -> list[dict[str, object]]:
+async def rows(db: Database) -> list[dict[str, Any]]:  # SQLite's values, as sqlite3.Row gives them
     found = await db.fetchall(
         "SELECT id, host, state, attempts, next_attempt_at, lease_until, last_error"
         " FROM deliveries ORDER BY id"

@@ -38,7 +38,7 @@ def cli(config: Path, *args: str) -> str:
     return done.stdout.strip()
 
 
-async def wait_for(predicate, timeout: float = 20.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_for(predicate, timeout: float = 20.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

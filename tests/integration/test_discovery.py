@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import aiohttp
+from multidict import CIMultiDictProxy
 from pyld import jsonld
 
 
-async def get(url: str, accept: str = "application/json") -> tuple[int, dict, aiohttp.typedefs.LooseHeaders]:
+async def get(url: str, accept: str = "application/json") -> tuple[int, dict, CIMultiDictProxy[str]]:
     async with aiohttp.ClientSession() as session, session.get(url, headers={"Accept": accept}) as r:
         text = await r.text()
         return (
@@ -16,7 +17,7 @@ async def get(url: str, accept: str = "application/json") -> tuple[int, dict, ai
         )
 
 
-async def test_webfinger_acct_and_actor_url(nodes) -> None:  # type: ignore[no-untyped-def]
+async def test_webfinger_acct_and_actor_url(nodes) -> None:
     a = await nodes("a")
     group_url = await a.group("barrio")
     host = a.node.urls.host
@@ -34,7 +35,7 @@ async def test_webfinger_acct_and_actor_url(nodes) -> None:  # type: ignore[no-u
         assert status == 404, unknown
 
 
-async def test_nodeinfo_both_versions(nodes) -> None:  # type: ignore[no-untyped-def]
+async def test_nodeinfo_both_versions(nodes) -> None:
     a = await nodes("a")
     await a.group("barrio")
     await a.group("confed", "council")
@@ -52,7 +53,7 @@ async def test_nodeinfo_both_versions(nodes) -> None:  # type: ignore[no-untyped
     assert status == 200 and "lrdd" in xrd["text"]
 
 
-async def test_group_actor_document(nodes) -> None:  # type: ignore[no-untyped-def]
+async def test_group_actor_document(nodes) -> None:
     a = await nodes("a")
     group_url = await a.group("barrio")
     status, doc, content_type = await a.get_ap(group_url)
@@ -75,7 +76,7 @@ async def test_group_actor_document(nodes) -> None:  # type: ignore[no-untyped-d
     assert status == 404
 
 
-async def test_collections_are_paged(nodes) -> None:  # type: ignore[no-untyped-def]
+async def test_collections_are_paged(nodes) -> None:
     from fedassembly.app import accounts, follows
 
     a = await nodes("a")

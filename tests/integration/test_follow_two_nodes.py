@@ -10,7 +10,7 @@ from storage import follows as follow_repo
 from storage import inbox as inbox_repo
 
 
-async def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+async def wait_until(predicate, timeout: float = 10.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if await predicate():
@@ -19,7 +19,7 @@ async def wait_until(predicate, timeout: float = 10.0) -> None:  # type: ignore[
     raise AssertionError("condition not reached in time")
 
 
-async def test_follow_accept_announce_unfollow(nodes) -> None:  # type: ignore[no-untyped-def]
+async def test_follow_accept_announce_unfollow(nodes) -> None:
     a = await nodes("a")
     b = await nodes("b")
     group_url = await a.group("barrio")
@@ -61,7 +61,7 @@ async def test_follow_accept_announce_unfollow(nodes) -> None:  # type: ignore[n
     assert not any(second["id"] in row[0] for row in rows)
 
 
-async def test_follow_by_handle_through_webfinger(nodes) -> None:  # type: ignore[no-untyped-def]
+async def test_follow_by_handle_through_webfinger(nodes) -> None:
     a = await nodes("a")
     b = await nodes("b")
     await a.group("barrio")

@@ -19,7 +19,7 @@ from storage import inbox as inbox_repo
 
 
 @pytest.fixture
-async def setup(nodes, remote):  # type: ignore[no-untyped-def]
+async def setup(nodes, remote):
     node = await nodes("a", blocked_domains=frozenset({"blocked.example"}))
     group_url = await node.group("barrio")
     alice = remote.actor("alice")
@@ -29,7 +29,7 @@ async def setup(nodes, remote):  # type: ignore[no-untyped-def]
     assert await node.node.db.integrity_check() == "ok"
 
 
-def follow(remote: RemoteServer, actor, target: str) -> dict:  # type: ignore[no-untyped-def]
+def follow(remote: RemoteServer, actor, target: str) -> dict:
     return {
         "@context": "https://www.w3.org/ns/activitystreams",
         "id": remote.new_id(actor),
@@ -44,12 +44,12 @@ async def raw_post(url: str, body: bytes, headers: dict[str, str] | None = None)
         return r.status
 
 
-async def inbox_count(node) -> int:  # type: ignore[no-untyped-def]
+async def inbox_count(node) -> int:
     row = await node.node.db.fetchone("SELECT COUNT(*) FROM inbox_activities")
     return int(row[0])
 
 
-async def test_signed_follow_is_accepted(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_signed_follow_is_accepted(setup) -> None:
     node, group_url, alice, remote = setup
     activity = follow(remote, alice, group_url)
     status, _ = await post_signed(f"{group_url}/inbox", activity, alice)
@@ -61,7 +61,7 @@ async def test_signed_follow_is_accepted(setup) -> None:  # type: ignore[no-unty
     assert accepts[0]["actor"] == group_url
 
 
-async def test_not_json_is_400(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_not_json_is_400(setup) -> None:
     node, group_url, alice, _ = setup
     body = b"{not json"
     assert (
@@ -71,7 +71,7 @@ async def test_not_json_is_400(setup) -> None:  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("missing", ["id", "type", "actor"])
-async def test_missing_id_type_or_actor_is_400(setup, missing: str) -> None:  # type: ignore[no-untyped-def]
+async def test_missing_id_type_or_actor_is_400(setup, missing: str) -> None:
     node, group_url, alice, remote = setup
     activity = follow(remote, alice, group_url)
     del activity[missing]
@@ -80,7 +80,7 @@ async def test_missing_id_type_or_actor_is_400(setup, missing: str) -> None:  # 
     assert await inbox_count(node) == 0
 
 
-async def test_deeply_nested_json_is_400(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_deeply_nested_json_is_400(setup) -> None:
     _node, group_url, alice, _ = setup
     body = b"[" * 100_000 + b"]" * 100_000
     assert (
@@ -88,14 +88,14 @@ async def test_deeply_nested_json_is_400(setup) -> None:  # type: ignore[no-unty
     )
 
 
-async def test_no_signature_is_401(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_no_signature_is_401(setup) -> None:
     node, group_url, alice, remote = setup
     body = json.dumps(follow(remote, alice, group_url)).encode()
     assert await raw_post(f"{group_url}/inbox", body, {"Content-Type": "application/activity+json"}) == 401
     assert await inbox_count(node) == 0
 
 
-async def test_bad_signature_is_401(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_bad_signature_is_401(setup) -> None:
     node, group_url, alice, remote = setup
     body = json.dumps(follow(remote, alice, group_url)).encode()
     headers = signed_headers(alice, f"{group_url}/inbox", body)
@@ -107,7 +107,7 @@ async def test_bad_signature_is_401(setup) -> None:  # type: ignore[no-untyped-d
     assert await inbox_count(node) == 0
 
 
-async def test_wrong_digest_is_401(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_wrong_digest_is_401(setup) -> None:
     node, group_url, alice, remote = setup
     body = json.dumps(follow(remote, alice, group_url)).encode()
     headers = signed_headers(alice, f"{group_url}/inbox", body)
@@ -116,7 +116,7 @@ async def test_wrong_digest_is_401(setup) -> None:  # type: ignore[no-untyped-de
     assert await inbox_count(node) == 0
 
 
-async def test_date_two_hours_old_is_401(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_date_two_hours_old_is_401(setup) -> None:
     node, group_url, alice, remote = setup
     status, _ = await post_signed(
         f"{group_url}/inbox", follow(remote, alice, group_url), alice, now=time.time() - 7200
@@ -125,7 +125,7 @@ async def test_date_two_hours_old_is_401(setup) -> None:  # type: ignore[no-unty
     assert await inbox_count(node) == 0
 
 
-async def test_signer_is_not_the_actor_is_401(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_signer_is_not_the_actor_is_401(setup) -> None:
     node, group_url, alice, remote = setup
     mallory = remote.actor("mallory", key_index=1)
     activity = follow(remote, alice, group_url)  # claims to be alice
@@ -136,7 +136,7 @@ async def test_signer_is_not_the_actor_is_401(setup) -> None:  # type: ignore[no
     assert await inbox_count(node) == 0
 
 
-async def test_key_on_unresolvable_host_is_401_within_timeout(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_key_on_unresolvable_host_is_401_within_timeout(setup) -> None:
     node, group_url, _alice, remote = setup
     ghost = remote.actor("ghost")
     ghost.id = "http://ghost.invalid/users/ghost"
@@ -149,13 +149,13 @@ async def test_key_on_unresolvable_host_is_401_within_timeout(setup) -> None:  #
     assert await inbox_count(node) == 0
 
 
-async def test_body_over_limit_is_413_before_read(nodes, remote) -> None:  # type: ignore[no-untyped-def]
+async def test_body_over_limit_is_413_before_read(nodes, remote) -> None:
     node = await nodes("small", max_body_bytes=4096)
     group_url = await node.group("barrio")
     # A chunked body with no Content-Length: refused once 4 KiB have streamed, not after 10 MB.
     sent = 0
 
-    async def body():  # type: ignore[no-untyped-def]
+    async def body():
         nonlocal sent
         for _ in range(10_000):
             sent += 1024
@@ -175,7 +175,7 @@ async def test_body_over_limit_is_413_before_read(nodes, remote) -> None:  # typ
     assert await node.node.db.integrity_check() == "ok"
 
 
-async def test_same_activity_twice_has_one_effect(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_same_activity_twice_has_one_effect(setup) -> None:
     node, group_url, alice, remote = setup
     activity = follow(remote, alice, group_url)
     results = await asyncio.gather(*(post_signed(f"{group_url}/inbox", activity, alice) for _ in range(5)))
@@ -188,7 +188,7 @@ async def test_same_activity_twice_has_one_effect(setup) -> None:  # type: ignor
     assert rows[0][0] == 1
 
 
-async def test_follow_of_unknown_group_is_404(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_follow_of_unknown_group_is_404(setup) -> None:
     node, _, alice, remote = setup
     activity = follow(remote, alice, f"{node.base}/groups/nobody")
     status, _ = await post_signed(f"{node.base}/inbox", activity, alice)
@@ -205,7 +205,7 @@ async def test_follow_of_unknown_group_is_404(setup) -> None:  # type: ignore[no
     assert status == 404  # a group's name is no person's inbox
 
 
-async def test_blocked_domain_is_403(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_blocked_domain_is_403(setup) -> None:
     node, group_url, alice, remote = setup
     activity = follow(remote, alice, group_url)
     activity["actor"] = "https://blocked.example/users/x"
@@ -219,7 +219,7 @@ async def test_blocked_domain_is_403(setup) -> None:  # type: ignore[no-untyped-
     assert await inbox_count(node) == 0
 
 
-async def test_jsonld_restructuring_is_400(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_jsonld_restructuring_is_400(setup) -> None:
     node, group_url, alice, remote = setup
     activity = follow(remote, alice, group_url)
     activity["object"] = {"@graph": [{"id": group_url}]}
@@ -228,7 +228,7 @@ async def test_jsonld_restructuring_is_400(setup) -> None:  # type: ignore[no-un
     assert await inbox_count(node) == 0
 
 
-async def test_undo_follow_and_delete_actor(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_undo_follow_and_delete_actor(setup) -> None:
     node, group_url, alice, remote = setup
     first = follow(remote, alice, group_url)
     assert (await post_signed(f"{group_url}/inbox", first, alice))[0] == 202
@@ -249,7 +249,7 @@ async def test_undo_follow_and_delete_actor(setup) -> None:  # type: ignore[no-u
     assert await node.node.db.fetchone("SELECT 1 FROM remote_keys WHERE owner = ?", (alice.id,)) is None
 
 
-async def test_unknown_type_is_recorded_with_no_effect(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_unknown_type_is_recorded_with_no_effect(setup) -> None:
     node, group_url, alice, remote = setup
     like = {"id": remote.new_id(alice), "type": "Like", "actor": alice.id, "object": group_url}
     assert (await post_signed(f"{node.base}/inbox", like, alice))[0] == 202

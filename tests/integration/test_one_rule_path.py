@@ -57,7 +57,7 @@ class World:
 
 
 @pytest.fixture
-async def world(nodes, remote: RemoteServer) -> World:  # type: ignore[no-untyped-def]
+async def world(nodes, remote: RemoteServer) -> World:
     running = await nodes("a")
     await running.group("barrio")
     tokens = {}

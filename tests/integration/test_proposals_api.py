@@ -30,7 +30,7 @@ async def add_member(running: RunningNode, group: str, name: str, facilitator: b
 
 
 @pytest.fixture
-async def assembly(nodes):  # type: ignore[no-untyped-def]
+async def assembly(nodes):
     running = await nodes("a")
     await running.group("barrio")
     _, fac = await running.person("fac")
@@ -60,7 +60,7 @@ async def vote(running: RunningNode, pid: int, token: str, body: dict[str, Any])
     return await running.api("POST", f"/api/v1/proposals/{pid}/ballots", token, body)
 
 
-async def test_create_read_list_and_publish(assembly) -> None:  # type: ignore[no-untyped-def]
+async def test_create_read_list_and_publish(assembly) -> None:
     running, tokens = assembly
     pid = await create(running, tokens["fac"])
     stored = await proposal_repo.get_proposal_by_id(running.node.db.reader, pid)
@@ -113,7 +113,7 @@ async def test_create_read_list_and_publish(assembly) -> None:  # type: ignore[n
     ({"title": ""}, "fac", 400),
     ({"kind": "coup"}, "fac", 400),
 ])
-async def test_create_refusals(assembly, overrides, token, status) -> None:  # type: ignore[no-untyped-def]
+async def test_create_refusals(assembly, overrides, token, status) -> None:
     running, tokens = assembly
     got, body = await running.api("POST", "/api/v1/groups/barrio/proposals",
                                   tokens.get(token) if token else None, proposal(**overrides))
@@ -124,7 +124,7 @@ async def test_create_refusals(assembly, overrides, token, status) -> None:  # t
     assert got == 404
 
 
-async def test_ballots_replace_and_receipts(assembly) -> None:  # type: ignore[no-untyped-def]
+async def test_ballots_replace_and_receipts(assembly) -> None:
     running, tokens = assembly
     pid = await create(running, tokens["fac"])
     status, first = await vote(running, pid, tokens["ana"], {"choice": "green"})
@@ -151,7 +151,7 @@ async def test_ballots_replace_and_receipts(assembly) -> None:  # type: ignore[n
     assert [o["replies"]["totalItems"] for o in doc["oneOf"]] == [0, 1] and doc["votersCount"] == 1
 
 
-async def test_ballot_refusals(assembly) -> None:  # type: ignore[no-untyped-def]
+async def test_ballot_refusals(assembly) -> None:
     running, tokens = assembly
     pid = await create(running, tokens["fac"])
     url = f"/api/v1/proposals/{pid}/ballots"
@@ -176,7 +176,7 @@ async def test_ballot_refusals(assembly) -> None:  # type: ignore[no-untyped-def
     assert await ballot_repo.list_ballots(running.node.db.reader, pid) == []
 
 
-async def test_withdraw(assembly) -> None:  # type: ignore[no-untyped-def]
+async def test_withdraw(assembly) -> None:
     running, tokens = assembly
     pid = await create(running, tokens["fac"])
     got, _ = await running.api("DELETE", f"/api/v1/proposals/{pid}", tokens["ana"])
@@ -200,7 +200,7 @@ async def test_withdraw(assembly) -> None:  # type: ignore[no-untyped-def]
     assert len(rows) == 1 and '"closed"' in rows[0][0]
 
 
-async def test_closed_by_time_refuses_ballots(assembly) -> None:  # type: ignore[no-untyped-def]
+async def test_closed_by_time_refuses_ballots(assembly) -> None:
     running, tokens = assembly
     pid = await create(running, tokens["fac"])
     async with running.node.db.transaction() as conn:
@@ -211,7 +211,7 @@ async def test_closed_by_time_refuses_ballots(assembly) -> None:  # type: ignore
     assert doc["endTime"] == iso(1)
 
 
-async def test_hidden_ballots_hide_the_tally_until_the_close(assembly) -> None:  # type: ignore[no-untyped-def]
+async def test_hidden_ballots_hide_the_tally_until_the_close(assembly) -> None:
     running, tokens = assembly
     group = await accounts.get_actor(running.node, "barrio")
     async with running.node.db.transaction() as conn:

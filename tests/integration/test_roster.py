@@ -15,7 +15,7 @@ from storage import members as member_repo
 from storage.delegations import StoredDelegation
 
 
-def _config(tmp_path: Path, running) -> Path:  # type: ignore[no-untyped-def]
+def _config(tmp_path: Path, running) -> Path:
     path = tmp_path / "cli.toml"
     path.write_text(
         f'[server]\nbase_url = "{running.base}"\n[storage]\npath = "{running.settings.storage_path}"\n'
@@ -28,7 +28,7 @@ async def _cli(config: Path, *argv: str) -> int:
     return await asyncio.to_thread(main, [*argv, "--config", str(config)])
 
 
-def _welcome_to(actor_id: str):  # type: ignore[no-untyped-def]
+def _welcome_to(actor_id: str):
     def match(activity: dict) -> bool:
         note = activity.get("object") or {}
         return activity.get("type") == "Create" and note.get("to") == [actor_id] and "member of" in note.get(
@@ -36,7 +36,7 @@ def _welcome_to(actor_id: str):  # type: ignore[no-untyped-def]
     return match
 
 
-async def test_cli_member_add_remove_set_and_welcome(  # type: ignore[no-untyped-def]
+async def test_cli_member_add_remove_set_and_welcome(
     nodes, remote: RemoteServer, tmp_path: Path, capsys
 ) -> None:
     a = await nodes("a")
@@ -75,7 +75,7 @@ async def test_cli_member_add_remove_set_and_welcome(  # type: ignore[no-untyped
     assert await member_repo.list_member_ids(a.node.db.reader, group.id) == [f"{a.base}/people/alice"]
 
 
-async def test_cli_import_aborts_on_bad_row_then_imports(  # type: ignore[no-untyped-def]
+async def test_cli_import_aborts_on_bad_row_then_imports(
     nodes, remote: RemoteServer, tmp_path: Path, capsys
 ) -> None:
     a = await nodes("a")
@@ -104,7 +104,7 @@ async def test_cli_import_aborts_on_bad_row_then_imports(  # type: ignore[no-unt
     await remote.wait_for(_welcome_to(dave.id))
 
 
-async def test_api_members_and_settings(nodes, remote: RemoteServer) -> None:  # type: ignore[no-untyped-def]
+async def test_api_members_and_settings(nodes, remote: RemoteServer) -> None:
     a = await nodes("a")
     await a.group("barrio")
     _, alice = await a.person("alice")
@@ -160,7 +160,7 @@ async def test_api_members_and_settings(nodes, remote: RemoteServer) -> None:  #
     assert status == 200 and me["groups"] == []
 
 
-async def test_remote_delete_takes_member_off_every_roster(nodes, remote: RemoteServer) -> None:  # type: ignore[no-untyped-def]
+async def test_remote_delete_takes_member_off_every_roster(nodes, remote: RemoteServer) -> None:
     a = await nodes("a")
     await a.group("barrio")
     await a.group("centro")

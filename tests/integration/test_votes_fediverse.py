@@ -30,7 +30,7 @@ class Assembly:
         self.group_url = f"{running.base}/groups/barrio"
 
     @property
-    def db(self):  # type: ignore[no-untyped-def]
+    def db(self):
         return self.running.node.db
 
     async def propose(self, method: str = "single", options: list[str] | None = None) -> int:
@@ -87,7 +87,7 @@ async def start(running: RunningNode, remote: RemoteServer, members: list[Remote
 
 
 @pytest.fixture
-async def assembly(nodes, remote):  # type: ignore[no-untyped-def]
+async def assembly(nodes, remote):
     remote.actor("eve")
     return await start(await nodes("a"), remote, [remote.actor("alice"), remote.actor("bob")])
 
@@ -163,7 +163,7 @@ async def test_ranked_vote_is_a_first_preference(assembly: Assembly) -> None:
     ("score", "alice", "green", "wrong_method"),
     ("closed", "alice", "green", "closed"),
 ])
-async def test_refusals_are_kept_and_answered_once(assembly: Assembly, method, who, name, reason) -> None:  # type: ignore[no-untyped-def]
+async def test_refusals_are_kept_and_answered_once(assembly: Assembly, method, who, name, reason) -> None:
     pid = await assembly.propose("single" if method == "closed" else method)
     if method == "closed":
         async with assembly.db.transaction() as conn:
@@ -204,7 +204,7 @@ async def test_attributed_to_someone_else_has_no_effect(assembly: Assembly) -> N
     assert await assembly.replies(pid) == []
 
 
-async def test_counts_pushed_as_one_coalesced_update_and_withdrawal_shown_closed(nodes, remote) -> None:  # type: ignore[no-untyped-def]
+async def test_counts_pushed_as_one_coalesced_update_and_withdrawal_shown_closed(nodes, remote) -> None:
     running = await nodes("a", poll_update_seconds=1.0)
     voters = [remote.actor(n) for n in ("alice", "bob", "dan")]
     assembly = await start(running, remote, voters)

@@ -14,7 +14,7 @@ from storage import inbox as inbox_repo
 from .conftest import FedifyPeer
 
 
-async def test_fedify_follows_gets_accept_and_announcement(nodes, fedify_peer: FedifyPeer, caplog) -> None:  # type: ignore[no-untyped-def]
+async def test_fedify_follows_gets_accept_and_announcement(nodes, fedify_peer: FedifyPeer, caplog) -> None:
     caplog.set_level(logging.INFO, logger="fedassembly.inbox")
     running = await nodes("a")
     group_url = await running.group("barrio")
@@ -41,7 +41,7 @@ async def test_fedify_follows_gets_accept_and_announcement(nodes, fedify_peer: F
 @pytest.mark.parametrize("first_knock", ["draft-cavage-http-signatures-12", "rfc9421"])
 async def test_our_inbox_accepts_fedify_signatures(
     nodes, fedify_peer_factory, first_knock: str, caplog
-) -> None:  # type: ignore[no-untyped-def]
+) -> None:
     caplog.set_level(logging.INFO, logger="fedassembly.inbox")
     peer = await fedify_peer_factory(FIRST_KNOCK=first_knock)
     running = await nodes("a")

@@ -25,7 +25,7 @@ from storage.members import Member
 from .conftest import FIXTURES_DIR, PEER_DIR, FedifyPeer
 
 
-async def test_fedify_finds_the_groups_multikey(nodes, fedify_peer: FedifyPeer) -> None:  # type: ignore[no-untyped-def]
+async def test_fedify_finds_the_groups_multikey(nodes, fedify_peer: FedifyPeer) -> None:
     running = await nodes("a")
     group_url = await running.group("barrio")
     status, actor, _ = await running.get_ap(group_url)
@@ -46,7 +46,7 @@ async def test_fedify_finds_the_groups_multikey(nodes, fedify_peer: FedifyPeer) 
     assert looked_up["summary"]["publicKeys"] == [f"{group_url}#main-key"]
 
 
-async def test_fedify_verifies_a_decisions_proof(nodes, fedify_peer: FedifyPeer) -> None:  # type: ignore[no-untyped-def]
+async def test_fedify_verifies_a_decisions_proof(nodes, fedify_peer: FedifyPeer) -> None:
     running = await nodes("a")
     group_url = await running.group("barrio")
     await running.person("fac")

@@ -7,7 +7,7 @@ from fedassembly.app import accounts, roster
 from storage import delegations as delegation_repo
 
 
-async def test_fedify_member_welcome_and_delegate(nodes, fedify_peer) -> None:  # type: ignore[no-untyped-def]
+async def test_fedify_member_welcome_and_delegate(nodes, fedify_peer) -> None:
     a = await nodes("a")
     group_url = await a.group("barrio")
     await a.person("carol")

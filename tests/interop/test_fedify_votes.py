@@ -14,7 +14,7 @@ from .conftest import FedifyPeer
 
 
 async def test_fedify_peer_follows_sees_the_poll_votes_and_gets_receipt_and_update(
-    nodes, fedify_peer: FedifyPeer  # type: ignore[no-untyped-def]
+    nodes, fedify_peer: FedifyPeer
 ) -> None:
     running = await nodes("a")
     group_url = await running.group("barrio")

@@ -330,6 +330,8 @@ def save_fixtures(actor_doc: dict[str, Any], rfc9421: dict[str, Any], cavage: di
                 "headers": record["headers"], "body": record["body"]}
 
     body = json.loads(cavage["body"])
+    created = re.search(r"created=(\d+)", header(rfc9421, "signature-input") or "")
+    assert created is not None, "the RFC 9421 knock has no created= parameter"
     REQUEST_FIXTURE.write_text(json.dumps({
         "about": (
             "One Create(Note) that @fedify/fedify 2.3.6 (Node 22) delivered to a test inbox at "
@@ -340,8 +342,7 @@ def save_fixtures(actor_doc: dict[str, Any], rfc9421: dict[str, Any], cavage: di
             "fedify_bob_actor.json (RSA key #main-key). Replaying: the signatures are old, so "
             "verify with the time window disabled or a clock fixed at signed_at."),
         "signed_at": {"date_header": header(cavage, "date"),
-                      "rfc9421_created": re.search(r"created=(\d+)",
-                                                   header(rfc9421, "signature-input") or "")[1],
+                      "rfc9421_created": created[1],
                       "proof_created": body["proof"]["created"]},
         "actor": body["actor"],
         "requests": [entry(rfc9421, "rfc9421", 401),

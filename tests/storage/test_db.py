@@ -122,8 +122,8 @@ async def test_run_units_drain_into_one_commit_and_a_failing_one_rolls_back_alon
     commits: list[str] = []
     db._raw_writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
 
-    def insert(i: int):  # type: ignore[no-untyped-def]
-        async def unit(conn):  # type: ignore[no-untyped-def]
+    def insert(i: int):
+        async def unit(conn):
             await conn.execute(
                 "INSERT INTO local_actors (name, kind, created_at) VALUES (?, 'person', 'now')", (f"p{i}",)
             )
@@ -153,7 +153,7 @@ async def test_run_answers_only_once_durable_and_a_failed_commit_fails_every_uni
     db = await open_db(tmp_path / "db.sqlite3")
     seen: list[object] = []
 
-    async def unit(conn):  # type: ignore[no-untyped-def]
+    async def unit(conn):
         await conn.execute("INSERT INTO local_actors (name, kind, created_at) VALUES ('x', 'person', 'now')")
         return "done"
 
@@ -162,7 +162,7 @@ async def test_run_answers_only_once_durable_and_a_failed_commit_fails_every_uni
     row = await db.fetchone("SELECT COUNT(*) FROM local_actors WHERE name = 'x'")
     assert row is not None and row[0] == 1
 
-    async def deferred_violation(conn):  # type: ignore[no-untyped-def]
+    async def deferred_violation(conn):
         # A deferred foreign key fails only at COMMIT: every unit of the batch must learn it.
         await conn.execute("PRAGMA defer_foreign_keys = ON")
         await conn.execute(
@@ -170,7 +170,7 @@ async def test_run_answers_only_once_durable_and_a_failed_commit_fails_every_uni
         )
         seen.append("ran")
 
-    async def innocent(conn):  # type: ignore[no-untyped-def]
+    async def innocent(conn):
         await conn.execute("INSERT INTO local_actors (name, kind, created_at) VALUES ('y', 'person', 'now')")
 
     results = await asyncio.gather(db.run(deferred_violation), db.run(innocent), return_exceptions=True)
@@ -192,8 +192,8 @@ async def test_units_queued_while_a_unit_waits_go_to_the_next_batch(tmp_path: Pa
     release = asyncio.Event()
     order: list[str] = []
 
-    def insert(name: str, wait: bool = False):  # type: ignore[no-untyped-def]
-        async def unit(conn):  # type: ignore[no-untyped-def]
+    def insert(name: str, wait: bool = False):
+        async def unit(conn):
             if wait:
                 await release.wait()
             await conn.execute(
