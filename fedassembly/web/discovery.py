@@ -7,6 +7,7 @@ import json
 from aiohttp import web
 
 from fedassembly.app import queries
+from fedassembly.app.urls import Urls
 from fedassembly.web.common import json_response, node_of
 from federation.webfinger import build_jrd
 
@@ -17,7 +18,7 @@ async def webfinger(request: web.Request) -> web.Response:
     """``acct:NAME@HOST`` (host compared case-insensitively) or an actor URL → its JRD."""
     node = node_of(request)
     resource = request.query.get("resource", "")
-    name = _name_from_resource(node.urls.base, node.urls.host, resource)
+    name = _name_from_resource(node.urls, resource)
     actor = await queries.webfinger_actor(node, name) if name else None
     if actor is None:
         return web.json_response(
@@ -31,16 +32,14 @@ async def webfinger(request: web.Request) -> web.Response:
     )
 
 
-def _name_from_resource(base: str, host: str, resource: str) -> str | None:
+def _name_from_resource(urls: Urls, resource: str) -> str | None:
     if resource.lower().startswith("acct:"):
         user, _, domain = resource[5:].lstrip("@").rpartition("@")
-        return user if user and domain.lower() == host.lower() else None
-    if resource == f"{base}/actor":
+        return user if user and domain.lower() == urls.host.lower() else None
+    if resource == urls.actor("instance", "actor"):
         return "actor"
-    for prefix in (f"{base}/groups/", f"{base}/people/"):
-        if resource.startswith(prefix) and "/" not in resource[len(prefix) :]:
-            return resource[len(prefix) :]
-    return None
+    found = urls.actor_name(resource)
+    return found[1] if found is not None else None
 
 
 async def host_meta(request: web.Request) -> web.Response:
