@@ -122,16 +122,23 @@ def is_vote_note(note: dict[str, Any], urls: Urls) -> bool:
 
 
 def _addresses_local_group(urls: Urls, doc: dict[str, Any]) -> bool:
-    """Whether any recipient or tag names a local group (only those can be commands)."""
+    """Whether any recipient or tag names a local group (only those can be commands).
+
+    On the inbox's hot path for every Create: plain loops and one prefix test per address.
+    """
+    prefix = urls.group_prefix
     for field in ("to", "cc", "bto", "bcc", "audience"):
         value = doc.get(field)
-        if any(urls.is_group_address(item) for item in (value if isinstance(value, list) else [value])):
-            return True
+        for item in value if isinstance(value, list) else (value,):
+            if isinstance(item, str) and item.startswith(prefix):
+                return True
     tags = doc.get("tag")
-    return any(
-        isinstance(tag, dict) and urls.is_group_address(tag.get("href"))
-        for tag in (tags if isinstance(tags, list) else [tags])
-    )
+    for tag in tags if isinstance(tags, list) else (tags,):
+        if isinstance(tag, dict):
+            href = tag.get("href")
+            if isinstance(href, str) and href.startswith(prefix):
+                return True
+    return False
 
 
 def create_may_affect(urls: Urls, activity: dict[str, Any]) -> bool:

@@ -11,7 +11,7 @@ import itertools
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 from urllib.parse import urlsplit
 
@@ -79,6 +79,11 @@ def section_of(kind: str) -> ActorSection:
 @dataclass(frozen=True, slots=True)
 class Urls:
     base: str
+    # ``BASE/groups/``: tested against every recipient of every activity the inbox receives.
+    group_prefix: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "group_prefix", f"{self.base}/groups/")
 
     @property
     def host(self) -> str:
@@ -168,8 +173,7 @@ class Urls:
 
     def is_group_address(self, url: object) -> bool:
         """Whether ``url`` is one of our groups or lies under one (``/groups/NAME/...``)."""
-        path = self._path(url)
-        return path is not None and path.startswith("/groups/")
+        return isinstance(url, str) and url.startswith(self.group_prefix)
 
     def proposal_id(self, url: object) -> int | None:
         """ID of ``BASE/proposals/ID`` exactly, else None."""
