@@ -38,6 +38,7 @@ from fedassembly.governance.ballots import (
 )
 from fedassembly.governance.errors import InvalidBallotError
 from fedassembly.governance.lifecycle import accepts_ballots, state_of
+from fedassembly.governance.model import method_of
 from storage import ballots as ballot_repo
 from storage import members as member_repo
 from storage import proposals as proposal_repo
@@ -82,7 +83,7 @@ async def accept_ballot(
     if not accepts_ballots(state_of(proposal.state), proposal.closes_at, node.clock()):
         state = "withdrawn" if proposal.state == "withdrawn" else "closed"
         raise BallotRefused("closed", f"proposal {proposal.id} is {state}")
-    method = spec_of(proposal).method
+    method = method_of(proposal.method)
     latest = await ballot_repo.get_latest_ballot_by_voter(conn, proposal.id, voter)
     try:
         ballot = choose(ballot_from_json(method, latest.ballot) if latest is not None else None)
@@ -175,7 +176,7 @@ async def on_vote(received: Received, conn: Connection, note: dict[str, Any]) ->
     group = await group_of(conn, proposal)
     sender = received.sender or await remote_repo.get_remote_actor(conn, voter)
     name: str = note["name"]
-    method = spec_of(proposal).method
+    method = method_of(proposal.method)
 
     def one_option(previous: Ballot | None) -> Ballot | None:
         return poll_vote(method, proposal.options, previous, name)
