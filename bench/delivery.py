@@ -29,7 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from fedassembly.app.clock import now_iso  # noqa: E402
-from fedassembly.app.delivery_store import SqliteDeliveryStore, StoredSenderKeys  # noqa: E402
+from fedassembly.app.delivery_store import SqliteDeliveryStore, SqliteSchemeStore, StoredSenderKeys  # noqa: E402
 from fedassembly.app.local_keys import LocalKeys  # noqa: E402
 from federation.addresses import host_of  # noqa: E402
 from federation.delivery import DeliveryWorker  # noqa: E402
@@ -38,6 +38,7 @@ from federation.keys import generate_rsa_private_pem, public_pem_of  # noqa: E40
 from federation.posting import LocalPoster  # noqa: E402
 from federation.send_process import ProcessPoster  # noqa: E402
 from federation.session import create_session  # noqa: E402
+from federation.signing_schemes import SchemeMemory  # noqa: E402
 from storage import actors as actor_repo  # noqa: E402
 from storage import deliveries as delivery_repo  # noqa: E402
 from storage.db import Database  # noqa: E402
@@ -191,6 +192,7 @@ async def bench(concurrency: int, followers: int, announcements: int, sender_pro
             SqliteDeliveryStore(db),
             poster,
             StoredSenderKeys(db, BASE, LocalKeys(db, now_iso)),
+            schemes=SchemeMemory(SqliteSchemeStore(db)),
             concurrency=concurrency,
             first_retry_seconds=30,
             max_attempts=16,

@@ -106,10 +106,11 @@ def _services(
     settings: Settings, sender_process: bool
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def services(app: web.Application) -> AsyncIterator[None]:
-        from fedassembly.app.delivery_store import SqliteDeliveryStore, StoredSenderKeys
+        from fedassembly.app.delivery_store import SqliteDeliveryStore, SqliteSchemeStore, StoredSenderKeys
         from federation.delivery import DeliveryWorker
         from federation.posting import LocalPoster, SignedPoster
         from federation.send_process import ProcessPoster
+        from federation.signing_schemes import SchemeMemory
 
         node = await open_node(settings)
         app[NODE] = node
@@ -125,10 +126,14 @@ def _services(
             ProcessPoster(node.fetcher.policy, connections=connection_limit(settings))
             if sender_process else LocalPoster(node.fetcher)
         )
+        # Which scheme each host is signed in first: learned by the inbox and the deliveries.
+        schemes = app[inbox_routes.SCHEMES] = SchemeMemory(SqliteSchemeStore(node.db))
+        await schemes.load()
         worker = DeliveryWorker(
             SqliteDeliveryStore(node.db),
             poster,
             StoredSenderKeys(node.db, node.urls.base, node.keys),
+            schemes=schemes,
             concurrency=settings.delivery_concurrency,
             first_retry_seconds=settings.first_retry_seconds,
             max_attempts=settings.max_attempts,
@@ -154,6 +159,7 @@ def _services(
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
             await poster.close()
+            await schemes.drain()
             await node.close()
 
     return services

@@ -18,6 +18,10 @@ a send still counts as done only once its deletion is durable.
 A retryable failure that says the host is unwell pauses the host until that job's next attempt,
 in the store (later claims skip it) and here (jobs already claimed for it are handed back
 unattempted), so a struggling server is not hammered; a 2xx lifts the pause.
+
+Each POST is signed in the scheme the host takes first (``SchemeMemory``, a lookup in memory) and
+knocks again in the other when refused (``federation.posting``); when the other was accepted,
+the memory learns it for the host's next deliveries.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from federation.retry import (
     settle,
     transition,
 )
+from federation.signing_schemes import SchemeMemory
 
 log = logging.getLogger("federation.delivery")
 
@@ -121,6 +126,7 @@ class DeliveryWorker:
         poster: SignedPoster,
         keys: SenderKeys,
         *,
+        schemes: SchemeMemory,
         concurrency: int,
         first_retry_seconds: float,
         max_attempts: int,
@@ -133,6 +139,7 @@ class DeliveryWorker:
         self._store = store
         self._poster = poster
         self._keys = keys
+        self._schemes = schemes
         self._concurrency = concurrency
         self._first_retry = first_retry_seconds
         self._max_attempts = max_attempts
@@ -250,7 +257,8 @@ class DeliveryWorker:
         """POST the signed activity and say what came of it."""
         try:
             key_id, private_key = await self._keys.key_for(job.sender_id)
-            result = await self._poster.post_signed(job.inbox, job.body, key_id, private_key)
+            first = self._schemes.first_for(job.host)
+            result = await self._poster.post_signed(job.inbox, job.body, key_id, private_key, first)
         except _FINAL_FETCH_ERRORS as error:
             return _Attempt("final", None, None, f"refused: {error}")
         except FetchError as error:
@@ -258,6 +266,8 @@ class DeliveryWorker:
         except Exception as error:  # a missing key, a bad PEM: logged, retried within max_attempts
             log.exception("delivery %d to %s could not be sent", job.id, job.inbox)
             return _Attempt("retry", None, None, f"{type(error).__name__}: {error}")
+        if result.scheme != first:
+            self._schemes.learned(job.host, result.scheme)
         return _Attempt(classify(result.status), result.status, result.retry_after, f"HTTP {result.status}")
 
     async def _record_delivered(self, jobs: list[DeliveryJob]) -> None:

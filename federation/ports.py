@@ -1,16 +1,18 @@
 """What federation/ needs from the application, as structural types (it imports nothing of ours).
 
 The delivery worker drives a durable queue it does not own: the application passes a store that
-claims and records jobs, and the sending actors' keys. Any object with these attributes and
+claims and records jobs, the sending actors' keys, and where the signature scheme each host takes
+is kept. Any object with these attributes and
 methods fits; federation/ never imports storage/ or fedassembly.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Protocol
 
 from federation.keys import PrivateKey
+from federation.signatures import Scheme
 
 
 class DeliveryJob(Protocol):
@@ -80,4 +82,17 @@ class SenderKeys(Protocol):
 
     async def key_for(self, sender_id: int) -> tuple[str, PrivateKey]:
         """The key id (``ACTOR#main-key``) and RSA private key the actor signs its POSTs with."""
+        ...
+
+
+class SchemeStore(Protocol):
+    """Which signature scheme each host takes, as last learned: host -> (scheme, learned at)."""
+
+    async def load_schemes(self, since: float) -> Mapping[str, tuple[Scheme, float]]:
+        """Every host's choice learned at ``since`` or later."""
+        ...
+
+    async def save_schemes(self, choices: Mapping[str, tuple[Scheme, float]], forget_before: float) -> None:
+        """Store these hosts' choices (replacing theirs) and forget every choice learned before
+        ``forget_before``; returns once durable."""
         ...

@@ -10,7 +10,10 @@ same FetchPolicy, so the address checks, timeouts and limits are the same as in-
 The two talk over the child's stdin and stdout in frames (4-byte big-endian length, then a
 pickled list), a list per loop turn in either direction, so a burst costs a few writes, not one
 per job. Pickle is safe here: the pipes are private to the two processes. A private key crosses
-once per key id (and again if it changes). If the child dies, every POST in flight fails as a
+once per key id (and again if it changes). The child knocks twice like the in-process poster
+(``federation.posting.knock``) but keeps no memory of hosts: the scheme to try first travels with
+each job, and which scheme the answer belongs to comes back with its outcome, for the parent to
+remember. If the child dies, every POST in flight fails as a
 network error (the worker retries it, as for any lost connection) and the next POST starts a
 new child; if the node dies, the child reads end-of-file and exits.
 
@@ -38,17 +41,18 @@ from typing import Any, Generic, TypeVar
 from cryptography.hazmat.primitives import serialization
 
 from federation import fetch
-from federation.fetch import FetchError, FetchPolicy, FetchTimeoutError, PostResult
+from federation.fetch import FetchError, FetchPolicy, FetchTimeoutError
 from federation.keys import PrivateKey, load_private_key
-from federation.posting import sign_and_post
+from federation.posting import KNOCKS, SignedPost, knock
 from federation.session import create_session
+from federation.signatures import Scheme
 
 log = logging.getLogger("federation.send_process")
 
 _T = TypeVar("_T")
 _HEADER = struct.Struct(">I")
 SENDER_NICENESS = 10
-# Beyond the POST's own deadline, which the child enforces: time for the frames to cross.
+# Beyond the POSTs' own deadlines, which the child enforces: time for the frames to cross.
 _GRACE_SECONDS = 5.0
 _RESTART_SECONDS = 1.0
 # The FetchErrors a POST can raise, rebuilt by name on the parent's side.
@@ -70,6 +74,7 @@ class _Job:
     body: bytes
     key_id: str
     pem: str | None  # the private key, only when this child has not seen it for this key id
+    first: Scheme  # the signature scheme to try first
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +84,7 @@ class _Outcome:
     ref: int
     status: int | None = None
     retry_after: str | None = None
+    scheme: Scheme | None = None  # the scheme of the request that got this answer
     error: tuple[str, str] | None = None  # (exception class name, message)
 
 
@@ -145,9 +151,11 @@ class ProcessPoster:
 
     @property
     def timeout_seconds(self) -> float:
-        return self._policy.timeout_seconds
+        return KNOCKS * self._policy.timeout_seconds
 
-    async def post_signed(self, inbox: str, body: bytes, key_id: str, private_key: PrivateKey) -> PostResult:
+    async def post_signed(
+        self, inbox: str, body: bytes, key_id: str, private_key: PrivateKey, first: Scheme
+    ) -> SignedPost:
         child = await self._running()
         ref = next(self._refs)
         future: asyncio.Future[_Outcome] = asyncio.get_running_loop().create_future()
@@ -156,9 +164,9 @@ class ProcessPoster:
         if child.keys.get(key_id) is not private_key:
             child.keys[key_id] = private_key
             pem = _pem_of(private_key)
-        child.batcher.add(_Job(ref, inbox, body, key_id, pem))
+        child.batcher.add(_Job(ref, inbox, body, key_id, pem, first))
         try:
-            async with asyncio.timeout(self._policy.timeout_seconds + _GRACE_SECONDS):
+            async with asyncio.timeout(self.timeout_seconds + _GRACE_SECONDS):
                 outcome = await future
         except TimeoutError:
             raise FetchTimeoutError(f"the sender process did not answer for {inbox}") from None
@@ -167,8 +175,8 @@ class ProcessPoster:
         if outcome.error is not None:
             name, message = outcome.error
             raise _ERRORS.get(name, RuntimeError)(message)
-        assert outcome.status is not None
-        return PostResult(outcome.status, outcome.retry_after, b"")
+        assert outcome.status is not None and outcome.scheme is not None
+        return SignedPost(outcome.status, outcome.retry_after, outcome.scheme)
 
     async def close(self) -> None:
         """Let the child finish what it holds and exit (killed if it takes longer than a POST)."""
@@ -178,7 +186,7 @@ class ProcessPoster:
         if child.process.stdin is not None:
             child.process.stdin.close()
         try:
-            await asyncio.wait_for(child.process.wait(), self._policy.timeout_seconds + _GRACE_SECONDS)
+            await asyncio.wait_for(child.process.wait(), self.timeout_seconds + _GRACE_SECONDS)
         except TimeoutError:
             child.process.kill()
             await child.process.wait()
@@ -246,10 +254,10 @@ def _pem_of(key: PrivateKey) -> str:
 
 async def _send(fetcher: fetch.SafeFetcher, job: _Job, key: PrivateKey) -> _Outcome:
     try:
-        result = await sign_and_post(fetcher, job.inbox, job.body, job.key_id, key)
+        result = await knock(fetcher, job.inbox, job.body, job.key_id, key, job.first)
     except Exception as error:  # every failure goes back to the worker, which records it
         return _Outcome(job.ref, error=(type(error).__name__, str(error)))
-    return _Outcome(job.ref, result.status, result.retry_after)
+    return _Outcome(job.ref, result.status, result.retry_after, result.scheme)
 
 
 async def _serve_parent() -> None:

@@ -1,16 +1,20 @@
-"""The delivery worker's ports over our SQLite database: the queue store and the senders' keys."""
+"""The delivery worker's ports over our SQLite database: the queue store, the senders' keys and
+the signature scheme each host is signed in first."""
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 from fedassembly.app.local_keys import LocalKeys
 from fedassembly.app.urls import Urls
 from federation.keys import PrivateKey, load_private_key
+from federation.signatures import CAVAGE, RFC9421, Scheme
 from storage import actors as actor_repo
 from storage import deliveries as delivery_repo
+from storage import signature_schemes as scheme_repo
 from storage.db import Database, WriterConnection
 from storage.deliveries import DeliveryJob
+from storage.signature_schemes import SignatureScheme
 
 
 class SenderKeyError(Exception):
@@ -99,3 +103,25 @@ class StoredSenderKeys:
         entry = (self._urls.key_id(actor.kind, actor.name), load_private_key(key.private_pem))
         self._cache[sender_id] = entry
         return entry
+
+
+class SqliteSchemeStore:
+    """Each host's signature scheme (``federation.ports.SchemeStore``) on the node's database."""
+
+    def __init__(self, db: Database) -> None:
+        self._db = db
+
+    async def load_schemes(self, since: float) -> dict[str, tuple[Scheme, float]]:
+        """Every host's choice learned at ``since`` or later."""
+        rows = await scheme_repo.list_signature_schemes(self._db.reader, since)
+        return {row.host: (RFC9421 if row.scheme == RFC9421 else CAVAGE, row.learned_at) for row in rows}
+
+    async def save_schemes(self, choices: Mapping[str, tuple[Scheme, float]], forget_before: float) -> None:
+        """Store these hosts' choices and forget those that no longer hold, in one unit."""
+        rows = [SignatureScheme(host, scheme, at) for host, (scheme, at) in choices.items()]
+
+        async def save(conn: WriterConnection) -> None:
+            await scheme_repo.put_signature_schemes(conn, rows)
+            await scheme_repo.delete_signature_schemes_before(conn, forget_before)
+
+        await self._db.run(save)

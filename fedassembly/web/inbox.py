@@ -13,12 +13,14 @@ from fedassembly.app.received import InboxOwners
 from fedassembly.app.remote_actors import RemoteActorError
 from fedassembly.web.common import node_of
 from federation.inbox import InboxError, InboxVerifier
+from federation.signing_schemes import SchemeMemory
 
 log = logging.getLogger("fedassembly.inbox")
 
 VERIFIER = web.AppKey("inbox_verifier", InboxVerifier)
 HANDLERS = web.AppKey("inbox_handlers", InboxHandlers)
 OWNERS = web.AppKey("inbox_owners", InboxOwners)
+SCHEMES = web.AppKey("signature_schemes", SchemeMemory)
 
 
 async def inbox(request: web.Request) -> web.Response:
@@ -33,6 +35,8 @@ async def inbox(request: web.Request) -> web.Response:
         verified = await request.app[VERIFIER].verify(request)
     except InboxError as error:
         return _refuse(request, error.status, error.reason)
+    # A host whose RFC 9421 signature verified is signed RFC 9421 first (cheap: in memory).
+    request.app[SCHEMES].heard(verified.key_id, verified.scheme)
     try:
         outcome = await receive(node, request.app[HANDLERS], verified)
     except RemoteActorError as error:

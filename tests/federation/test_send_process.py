@@ -15,7 +15,7 @@ from federation.fetch import FetchNetworkError, FetchPolicy, ForbiddenAddressErr
 from federation.keys import generate_rsa_private_pem, load_private_key, load_public_key, public_pem_of
 from federation.send_process import SENDER_NICENESS, ProcessPoster
 from federation.signature_common import SignatureError
-from federation.signatures import signature_key_id, verify_request
+from federation.signatures import CAVAGE, signature_key_id, verify_request
 
 KEYS = {f"http://node.test/groups/g{i}#main-key": generate_rsa_private_pem() for i in range(2)}
 
@@ -68,7 +68,7 @@ async def test_posts_are_signed_by_the_child_with_each_senders_key(inbox: Inbox)
     sender = poster()
     try:
         posts = [
-            sender.post_signed(inbox.url, f'{{"n": {n}}}'.encode(), key_id, load_private_key(pem))
+            sender.post_signed(inbox.url, f'{{"n": {n}}}'.encode(), key_id, load_private_key(pem), CAVAGE)
             for n in range(20)
             for key_id, pem in KEYS.items()
         ]
@@ -85,7 +85,7 @@ async def test_the_policy_applies_in_the_child(inbox: Inbox) -> None:
     key_id, pem = next(iter(KEYS.items()))
     try:
         with pytest.raises(ForbiddenAddressError):
-            await sender.post_signed(inbox.url, b"{}", key_id, load_private_key(pem))
+            await sender.post_signed(inbox.url, b"{}", key_id, load_private_key(pem), CAVAGE)
     finally:
         await sender.close()
     assert inbox.verified == []
@@ -97,7 +97,7 @@ async def test_a_killed_child_fails_what_it_held_and_is_replaced(inbox: Inbox) -
     key = load_private_key(pem)
     try:
         inbox.delay = 3.0
-        held = asyncio.create_task(sender.post_signed(inbox.url, b"{}", key_id, key))
+        held = asyncio.create_task(sender.post_signed(inbox.url, b"{}", key_id, key, CAVAGE))
         await asyncio.wait_for(inbox.arrived.wait(), 10)
         first = sender.pid
         assert first is not None
@@ -105,7 +105,7 @@ async def test_a_killed_child_fails_what_it_held_and_is_replaced(inbox: Inbox) -
         with pytest.raises(FetchNetworkError, match="sender process exited"):
             await held
         inbox.delay = 0.0
-        result = await sender.post_signed(inbox.url, b"{}", key_id, key)
+        result = await sender.post_signed(inbox.url, b"{}", key_id, key, CAVAGE)
         assert result.status == 202
         assert sender.pid not in (None, first)
     finally:
@@ -115,7 +115,7 @@ async def test_a_killed_child_fails_what_it_held_and_is_replaced(inbox: Inbox) -
 async def test_the_child_runs_nicer_and_close_lets_it_exit(inbox: Inbox) -> None:
     sender = poster()
     key_id, pem = next(iter(KEYS.items()))
-    await sender.post_signed(inbox.url, b"{}", key_id, load_private_key(pem))
+    await sender.post_signed(inbox.url, b"{}", key_id, load_private_key(pem), CAVAGE)
     pid = sender.pid
     assert pid is not None
     # Deliveries yield the CPU to the inbox: the child runs nicer than its parent.

@@ -23,7 +23,12 @@ import pytest
 from aiohttp import web
 
 from fedassembly.app.clock import now_iso
-from fedassembly.app.delivery_store import SenderKeyError, SqliteDeliveryStore, StoredSenderKeys
+from fedassembly.app.delivery_store import (
+    SenderKeyError,
+    SqliteDeliveryStore,
+    SqliteSchemeStore,
+    StoredSenderKeys,
+)
 from fedassembly.app.local_keys import LocalKeys
 from federation.addresses import host_of
 from federation.delivery import DeliveryWorker
@@ -32,6 +37,7 @@ from federation.keys import generate_rsa_private_pem, load_public_key, public_pe
 from federation.posting import LocalPoster
 from federation.session import create_session
 from federation.signatures import SignatureError, signature_key_id, verify_request
+from federation.signing_schemes import SchemeMemory
 from storage import actors as actor_repo
 from storage import deliveries as delivery_repo
 from storage.db import Database
@@ -158,6 +164,7 @@ async def make_worker(db: Database) -> AsyncIterator[Callable[..., DeliveryWorke
             SqliteDeliveryStore(db),
             LocalPoster(SafeFetcher(session, policy)),
             StoredSenderKeys(db, BASE, LocalKeys(db, now_iso)),
+            schemes=SchemeMemory(SqliteSchemeStore(db)),
             concurrency=int(settings["concurrency"]),
             first_retry_seconds=float(settings["first_retry_seconds"]),
             max_attempts=int(settings["max_attempts"]),
