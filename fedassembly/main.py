@@ -89,21 +89,24 @@ def inbox_handlers() -> InboxHandlers:
     return handlers
 
 
-def build_app(settings: Settings, *, sender_process: bool = False) -> web.Application:
+def build_app(
+    settings: Settings, *, sender_process: bool = False, clock: Callable[[], float] = time.time
+) -> web.Application:
     """The whole node as an aiohttp application; services start with the app and stop with it.
 
     With ``sender_process``, deliveries are signed and sent by a child process (another core),
     as ``fedassembly serve`` does on a machine with more than one; tests keep them in-process.
+    ``clock`` is the node's (``Node.clock``): tests step it instead of waiting.
     """
     # The inbox enforces its own limit while streaming; this caps every other body.
     app = web.Application(middlewares=[api.api_errors], client_max_size=settings.max_body_bytes)
     add_routes(app)
-    app.cleanup_ctx.append(_services(settings, sender_process))
+    app.cleanup_ctx.append(_services(settings, sender_process, clock))
     return app
 
 
 def _services(
-    settings: Settings, sender_process: bool
+    settings: Settings, sender_process: bool, clock: Callable[[], float]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def services(app: web.Application) -> AsyncIterator[None]:
         from fedassembly.app.delivery_store import SqliteDeliveryStore, StoredSenderKeys
@@ -111,7 +114,7 @@ def _services(
         from federation.posting import LocalPoster, SignedPoster
         from federation.send_process import ProcessPoster
 
-        node = await open_node(settings)
+        node = await open_node(settings, clock)
         app[NODE] = node
         app[inbox_routes.OWNERS] = InboxOwners()
         app[inbox_routes.HANDLERS] = inbox_handlers()
@@ -219,5 +222,5 @@ async def open_node(settings: Settings, clock: Callable[[], float] = time.time) 
     )
     session = create_session(policy, limit=connection_limit(settings))
     fetcher = SafeFetcher(session, policy, sign_get=sign_get)
-    remote = RemoteDirectory(db, fetcher, clock)
+    remote = RemoteDirectory(db, fetcher, clock, failed_fetch_seconds=settings.failed_fetch_seconds)
     return Node(settings, urls, db, session, fetcher, keys, remote, instance, clock=clock)
