@@ -24,6 +24,8 @@ from fedassembly.app.node import Node
 from fedassembly.app.poll_updates import run_poll_updates
 from fedassembly.app.received import InboxOwners
 from fedassembly.app.remote_actors import RemoteDirectory
+from fedassembly.app.roster_index import RosterIndex
+from fedassembly.app.strangers import StrangerGate
 from fedassembly.app.urls import Urls
 from fedassembly.settings import Settings
 from fedassembly.web import actors, api, decisions, discovery, members, proposals
@@ -31,6 +33,7 @@ from fedassembly.web import inbox as inbox_routes
 from fedassembly.web.common import NODE
 from federation.fetch import FetchPolicy, SafeFetcher
 from federation.inbox import InboxVerifier
+from federation.rate_limit import HostLimiter
 from federation.session import create_session
 from federation.signatures import sign_request
 from storage import actors as actor_repo
@@ -118,11 +121,14 @@ def _services(
         app[NODE] = node
         app[inbox_routes.OWNERS] = InboxOwners()
         app[inbox_routes.HANDLERS] = inbox_handlers()
+        roster_index = RosterIndex(node.db)
+        await roster_index.load()
         app[inbox_routes.VERIFIER] = InboxVerifier(
             base_url=node.urls.base,
             max_body_bytes=settings.max_body_bytes,
             blocked_domains=settings.blocked_domains,
             keys=node.remote,
+            admission=stranger_gate(settings, roster_index, node.clock),
         )
         poster: SignedPoster = (
             ProcessPoster(node.fetcher.policy, connections=connection_limit(settings))
@@ -143,6 +149,7 @@ def _services(
             asyncio.create_task(_maintenance(node, stop), name="maintenance"),
             asyncio.create_task(run_poll_updates(node, stop), name="poll-updates"),
             asyncio.create_task(run_closer(node, stop), name="closer"),
+            asyncio.create_task(roster_index.run(stop), name="roster-index"),
         ]
         try:
             yield
@@ -160,6 +167,12 @@ def _services(
             await node.close()
 
     return services
+
+
+def stranger_gate(settings: Settings, roster: RosterIndex, clock: Callable[[], float]) -> StrangerGate:
+    """The inbox's limit for actors on no roster: a token bucket per remote host."""
+    rate, burst = settings.stranger_rate_per_host, settings.stranger_burst
+    return StrangerGate(roster, HostLimiter(rate, burst, clock), rate=rate, burst=burst)
 
 
 async def _maintenance(node: Node, stop: asyncio.Event) -> None:
