@@ -184,7 +184,8 @@ async def on_vote(received: Received, conn: Connection, note: dict[str, Any]) ->
         row = await accept_ballot(node, conn, proposal, voter, one_option, "activitypub", note_id)
     except BallotRefused as refused:
         await ballot_repo.put_refused_ballot(
-            conn, RefusedBallot(proposal.id, voter, refused.reason, note_id, note, node.now_iso())
+            conn, RefusedBallot(proposal.id, voter, refused.reason, note_id, note, node.now_iso()),
+            max_bytes=node.settings.stored_refusal_bytes,
         )
         text = _refusal_text(node, group, proposal, refused.reason, name)
         await _reply(node, conn, group, proposal, sender, refused.reason, text)
