@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,6 +24,7 @@ from storage.members import Member
 
 AS = "https://www.w3.org/ns/activitystreams"
 KEEP = 1024  # stored_refusal_bytes for these nodes
+EXCERPT = 40  # and their reply_excerpt_chars
 
 
 class Assembly:
@@ -54,7 +56,7 @@ class Assembly:
 
 @pytest.fixture
 async def assembly(nodes, remote: RemoteServer) -> Assembly:  # type: ignore[no-untyped-def]
-    running = await nodes("a", stored_refusal_bytes=KEEP)
+    running = await nodes("a", stored_refusal_bytes=KEEP, reply_excerpt_chars=EXCERPT)
     node = running.node
     await running.group("barrio")
     await running.person("fac")
@@ -99,3 +101,46 @@ async def test_a_large_activity_without_effect_is_recorded_cut_to_the_limit(
         "SELECT length(CAST(body AS BLOB)) FROM inbox_activities WHERE id = ?", small["id"]
     )
     assert 200 < whole < KEEP
+
+
+def replies_to(actor: RemoteActor, in_reply_to: str) -> Callable[[dict[str, Any]], bool]:
+    return lambda a: (a.get("type") == "Create" and a["object"].get("to") == [actor.id]
+                      and a["object"].get("inReplyTo") == in_reply_to)
+
+
+async def test_a_refusal_reply_quotes_only_an_excerpt_of_the_unknown_option(
+    assembly: Assembly, remote: RemoteServer,
+) -> None:
+    rita = remote.actor("rita")
+    await assembly.send(rita, assembly.vote("purple" + "p" * 20_000))
+    proposal_url = f"{assembly.running.base}/proposals/{assembly.proposal}"
+    [reply] = await remote.wait_for(replies_to(rita, proposal_url))
+    content = reply["object"]["content"]
+    assert reply["object"]["fa:reason"] == "unknown_option"
+    assert "“purple" + "p" * (EXCERPT - 7) + "…”" in content
+    assert "p" * EXCERPT not in content and len(content) < 1000
+
+
+async def test_a_command_reply_quotes_only_an_excerpt_of_the_words_it_answers(
+    assembly: Assembly, remote: RemoteServer,
+) -> None:
+    rita = remote.actor("rita")
+    group = assembly.group_url
+    mention = f'<span class="h-card"><a href="{group}" class="u-url mention">@<span>barrio</span></a></span>'
+
+    async def command(words: str) -> str:
+        note = {"content": f"<p>{mention} {words}</p>", "to": [group],
+                "tag": [{"type": "Mention", "href": group, "name": "@barrio@x"}]}
+        sent = await assembly.send(rita, note)
+        [reply] = await remote.wait_for(replies_to(rita, sent["object"]["id"]))
+        return str(reply["object"]["content"])
+
+    nobody = "@nobody" + "o" * 20_000 + "@elsewhere.example"
+    content = await command(f"delegate {nobody}")
+    assert f"Nothing changed: {nobody[: EXCERPT - 1]}… is not a member of barrio." in content
+    assert len(content) < 1000
+    area = "the community garden and its " + "very " * 10 + "long list of beds"  # under 100: a valid area
+    content = await command(f"revoke {area}")
+    quoted = f"&quot;{area[: EXCERPT - 1]}…&quot;"
+    assert f"You had no delegation in the area {quoted}; nothing changed." in content
+    assert area not in content
