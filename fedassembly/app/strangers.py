@@ -41,7 +41,10 @@ class StrangerGate:
         if not wait:
             return None
         # Before refusing, look at the rosters once more: a member may have been added just now.
-        await self._roster.catch_up(max_age=FRESH_SECONDS)
+        try:
+            await self._roster.catch_up(max_age=FRESH_SECONDS)
+        except Exception as error:  # a courtesy: without it, the rosters in memory decide
+            log.warning("inbox: the rosters could not be read again: %s", error)
         if actor in self._roster:
             return None
         reported = self._limiter.count_refusal(host)
