@@ -24,6 +24,8 @@ from fedassembly.app.node import Node
 from fedassembly.app.poll_updates import run_poll_updates
 from fedassembly.app.received import InboxOwners
 from fedassembly.app.remote_actors import RemoteDirectory
+from fedassembly.app.roster_index import RosterIndex
+from fedassembly.app.strangers import StrangerGate
 from fedassembly.app.urls import Urls
 from fedassembly.settings import Settings
 from fedassembly.web import actors, api, decisions, discovery, members, proposals
@@ -31,6 +33,7 @@ from fedassembly.web import inbox as inbox_routes
 from fedassembly.web.common import NODE
 from federation.fetch import FetchPolicy, SafeFetcher
 from federation.inbox import InboxVerifier
+from federation.rate_limit import HostLimiter
 from federation.session import create_session
 from federation.signatures import sign_request
 from storage import actors as actor_repo
@@ -89,21 +92,24 @@ def inbox_handlers() -> InboxHandlers:
     return handlers
 
 
-def build_app(settings: Settings, *, sender_process: bool = False) -> web.Application:
+def build_app(
+    settings: Settings, *, sender_process: bool = False, clock: Callable[[], float] = time.time
+) -> web.Application:
     """The whole node as an aiohttp application; services start with the app and stop with it.
 
     With ``sender_process``, deliveries are signed and sent by a child process (another core),
     as ``fedassembly serve`` does on a machine with more than one; tests keep them in-process.
+    ``clock`` is the node's (``Node.clock``): tests step it instead of waiting.
     """
     # The inbox enforces its own limit while streaming; this caps every other body.
     app = web.Application(middlewares=[api.api_errors], client_max_size=settings.max_body_bytes)
     add_routes(app)
-    app.cleanup_ctx.append(_services(settings, sender_process))
+    app.cleanup_ctx.append(_services(settings, sender_process, clock))
     return app
 
 
 def _services(
-    settings: Settings, sender_process: bool
+    settings: Settings, sender_process: bool, clock: Callable[[], float]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def services(app: web.Application) -> AsyncIterator[None]:
         from fedassembly.app.delivery_store import SqliteDeliveryStore, SqliteSchemeStore, StoredSenderKeys
@@ -112,15 +118,18 @@ def _services(
         from federation.send_process import ProcessPoster
         from federation.signing_schemes import SchemeMemory
 
-        node = await open_node(settings)
+        node = await open_node(settings, clock)
         app[NODE] = node
         app[inbox_routes.OWNERS] = InboxOwners()
         app[inbox_routes.HANDLERS] = inbox_handlers()
+        roster_index = RosterIndex(node.db)
+        await roster_index.load()
         app[inbox_routes.VERIFIER] = InboxVerifier(
             base_url=node.urls.base,
             max_body_bytes=settings.max_body_bytes,
             blocked_domains=settings.blocked_domains,
             keys=node.remote,
+            admission=stranger_gate(settings, roster_index, node.clock),
         )
         poster: SignedPoster = (
             ProcessPoster(node.fetcher.policy, connections=connection_limit(settings))
@@ -145,6 +154,7 @@ def _services(
             asyncio.create_task(_maintenance(node, stop), name="maintenance"),
             asyncio.create_task(run_poll_updates(node, stop), name="poll-updates"),
             asyncio.create_task(run_closer(node, stop), name="closer"),
+            asyncio.create_task(roster_index.run(stop), name="roster-index"),
         ]
         try:
             yield
@@ -163,6 +173,12 @@ def _services(
             await node.close()
 
     return services
+
+
+def stranger_gate(settings: Settings, roster: RosterIndex, clock: Callable[[], float]) -> StrangerGate:
+    """The inbox's limit for actors on no roster: a token bucket per remote host."""
+    rate, burst = settings.stranger_rate_per_host, settings.stranger_burst
+    return StrangerGate(roster, HostLimiter(rate, burst, clock), rate=rate, burst=burst)
 
 
 async def _maintenance(node: Node, stop: asyncio.Event) -> None:
@@ -225,5 +241,5 @@ async def open_node(settings: Settings, clock: Callable[[], float] = time.time) 
     )
     session = create_session(policy, limit=connection_limit(settings))
     fetcher = SafeFetcher(session, policy, sign_get=sign_get)
-    remote = RemoteDirectory(db, fetcher, clock)
+    remote = RemoteDirectory(db, fetcher, clock, failed_fetch_seconds=settings.failed_fetch_seconds)
     return Node(settings, urls, db, session, fetcher, keys, remote, instance, clock=clock)

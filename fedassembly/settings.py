@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 DEFAULT_CONFIG = Path("fedassembly.toml")
+# Room for a truncated record's marker and a useful excerpt (storage keeps the marker whole).
+MIN_STORED_REFUSAL_BYTES = 256
 
 
 class SettingsError(Exception):
@@ -24,6 +26,11 @@ class Settings:
     max_body_bytes: int = 1_048_576
     blocked_domains: frozenset[str] = field(default_factory=frozenset)
     poll_update_seconds: float = 5.0
+    failed_fetch_seconds: float = 600.0
+    stranger_rate_per_host: float = 50.0
+    stranger_burst: int = 200
+    stored_refusal_bytes: int = 4096
+    reply_excerpt_chars: int = 80
     first_retry_seconds: float = 30.0
     max_attempts: int = 16
     delivery_concurrency: int = 64
@@ -44,6 +51,11 @@ _KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("federation", "max_body_bytes"): ("max_body_bytes", int),
     ("federation", "blocked_domains"): ("blocked_domains", list),
     ("federation", "poll_update_seconds"): ("poll_update_seconds", float),
+    ("federation", "failed_fetch_seconds"): ("failed_fetch_seconds", float),
+    ("federation", "stranger_rate_per_host"): ("stranger_rate_per_host", float),
+    ("federation", "stranger_burst"): ("stranger_burst", int),
+    ("federation", "stored_refusal_bytes"): ("stored_refusal_bytes", int),
+    ("federation", "reply_excerpt_chars"): ("reply_excerpt_chars", int),
     ("delivery", "first_retry_seconds"): ("first_retry_seconds", float),
     ("delivery", "max_attempts"): ("max_attempts", int),
     ("delivery", "concurrency"): ("delivery_concurrency", int),
@@ -87,11 +99,17 @@ def _check(settings: Settings) -> None:
         raise SettingsError("server.port must be between 0 and 65535")
     if settings.base_url and not settings.base_url.startswith(("http://", "https://")):
         raise SettingsError("server.base_url must start with http:// or https://")
-    for name in ("max_body_bytes", "max_attempts", "delivery_concurrency"):
+    for name in ("max_body_bytes", "max_attempts", "delivery_concurrency", "stranger_burst",
+                 "reply_excerpt_chars"):
         if getattr(settings, name) < 1:
             raise SettingsError(f"{name} must be at least 1")
-    if settings.poll_update_seconds < 0 or settings.first_retry_seconds < 0:
-        raise SettingsError("durations must not be negative")
+    for name in ("poll_update_seconds", "first_retry_seconds", "failed_fetch_seconds"):
+        if getattr(settings, name) < 0:
+            raise SettingsError(f"{name} must not be negative")
+    if not settings.stranger_rate_per_host > 0:
+        raise SettingsError("federation.stranger_rate_per_host must be more than 0")
+    if settings.stored_refusal_bytes < MIN_STORED_REFUSAL_BYTES:
+        raise SettingsError(f"federation.stored_refusal_bytes must be at least {MIN_STORED_REFUSAL_BYTES}")
 
 
 def load_settings(path: Path | None) -> Settings:

@@ -3,9 +3,11 @@
 Order (each step refuses with one status and one log line, never a 500):
 size (413, before the body is read whole) → JSON (400) → shape: string ``id``, ``type``,
 ``actor`` (400) → JSON-LD restructuring keywords (400) → blocked domain (403) → signature
-present and parseable (401) → key resolved from its origin, verified, refetched once on failure
-(401) → the key's owner is the activity's actor (401). Only then does the caller dedupe and run
-a handler (fedify CVE-2025-54888: never process before the owner check).
+present and parseable (401) → keyId on the actor's host (401) → admission, the caller's limit
+(429 with Retry-After; the limit logs a flood, not each refusal) → key resolved from its origin,
+verified, refetched once on failure (401) → the key's owner is the activity's actor (401). Only
+then does the caller dedupe and run a handler (fedify CVE-2025-54888: never process before the
+owner check).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from federation.signature_common import SignatureError
 from federation.signatures import signature_key_id, verify_request
 
 __all__ = [
+    "Admission",
     "InboxError",
     "InboxVerifier",
     "KeyResolver",
@@ -44,10 +47,11 @@ _FORBIDDEN_KEYWORDS = ("@graph", "@included", "@reverse")
 class InboxError(Exception):
     """An inbox request refused with an HTTP status and a reason."""
 
-    def __init__(self, status: int, reason: str):
+    def __init__(self, status: int, reason: str, *, retry_after: int | None = None):
         super().__init__(reason)
         self.status = status
         self.reason = reason
+        self.retry_after = retry_after  # whole seconds, for a 429
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +74,15 @@ class KeyResolver(Protocol):
 
     async def cached(self, key_id: str) -> PublicKey | None:
         """The key if it is already known, without fetching."""
+        ...
+
+
+class Admission(Protocol):
+    """Whether a request goes on to the costly steps (key fetch, signature check); asked once the
+    body is parsed and its keyId is known to be on the claimed actor's host."""
+
+    async def admit(self, actor: str, host: str) -> int | None:
+        """None to go on; else the whole seconds after which the sender may try again (429)."""
         ...
 
 
@@ -143,12 +156,14 @@ class InboxVerifier:
         blocked_domains: frozenset[str],
         keys: KeyResolver,
         clock: Callable[[], float] = time.time,
+        admission: Admission | None = None,
     ):
         self._base = base_url.rstrip("/")
         self._max = max_body_bytes
         self._blocked = blocked_domains
         self._keys = keys
         self._clock = clock
+        self._admission = admission
 
     async def verify(self, request: web.Request) -> VerifiedActivity:
         """The verified activity of an inbox POST, or InboxError with its status."""
@@ -165,6 +180,10 @@ class InboxVerifier:
                 raise InboxError(403, f"domain {host} is blocked")
         if host_of(key_id) != host_of(actor) or not host_of(actor):
             raise InboxError(401, f"key {key_id} is not on the actor's host")
+        if self._admission is not None:
+            wait = await self._admission.admit(actor, host_of(actor))
+            if wait is not None:
+                raise InboxError(429, f"too many activities from {host_of(actor)}", retry_after=wait)
         if self._is_self_delete(activity) and not await self._known(key_id):
             # A deleted account's key can no longer be fetched: answer 202 without work rather
             # than 401, which senders retry for days (Mastodon skip_unknown_actor_activity).

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from storage.db import Connection, Row, fetchall, fetchone
+from storage.truncate import bounded_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,8 +137,9 @@ async def get_ballot_by_leaf_hash(
     )
 
 
-async def put_refused_ballot(conn: Connection, refused: RefusedBallot) -> None:
-    """Keep a refused fediverse vote with its reason (not a leaf, not counted)."""
+async def put_refused_ballot(conn: Connection, refused: RefusedBallot, *, max_bytes: int) -> None:
+    """Keep a refused fediverse vote with its reason (not a leaf, not counted); of its Note, at
+    most ``max_bytes`` (a longer one reads back as ``storage.truncate.bounded_json`` writes it)."""
     await conn.execute(
         "INSERT INTO refused_ballots (proposal_id, voter, reason, activity_id, note, received_at)"
         " VALUES (?, ?, ?, ?, ?, ?)",
@@ -146,7 +148,7 @@ async def put_refused_ballot(conn: Connection, refused: RefusedBallot) -> None:
             refused.voter,
             refused.reason,
             refused.activity_id,
-            json.dumps(refused.note),
+            bounded_json(refused.note, max_bytes),
             refused.received_at,
         ),
     )

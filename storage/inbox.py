@@ -1,17 +1,22 @@
-"""Incoming activities: deduplicated by id, kept at least seven days."""
+"""Incoming activities: deduplicated by id, kept at least seven days.
+
+The record is for deduplication: the body is kept only up to ``max_bytes`` (cut between
+characters), whatever the sender sent. What an activity changes is kept in its own tables.
+"""
 
 from __future__ import annotations
 
 from storage.db import Connection, Database, fetchone
+from storage.truncate import cut_text
 
 
 async def put_inbox_activity(
-    conn: Connection, activity_id: str, actor: str, type_: str, body: str, now: float
+    conn: Connection, activity_id: str, actor: str, type_: str, body: str, now: float, *, max_bytes: int
 ) -> bool:
     """Record an activity; False if its id was seen before (a duplicate: do nothing more)."""
     cursor = await conn.execute(
         "INSERT OR IGNORE INTO inbox_activities (id, actor, type, body, received_at) VALUES (?, ?, ?, ?, ?)",
-        (activity_id, actor, type_, body, now),
+        (activity_id, actor, type_, cut_text(body, max_bytes), now),
     )
     return cursor.rowcount > 0
 
@@ -22,10 +27,10 @@ INSERT_IGNORING_DUPLICATES = (
 
 
 async def append_inbox_activity(
-    db: Database, activity_id: str, actor: str, type_: str, body: str, now: float
+    db: Database, activity_id: str, actor: str, type_: str, body: str, now: float, *, max_bytes: int
 ) -> None:
     """Record an activity that has no effect, with the next group commit (a duplicate is ignored)."""
-    await db.append(INSERT_IGNORING_DUPLICATES, (activity_id, actor, type_, body, now))
+    await db.append(INSERT_IGNORING_DUPLICATES, (activity_id, actor, type_, cut_text(body, max_bytes), now))
 
 
 async def get_inbox_activity_body(conn: Connection, activity_id: str) -> str | None:

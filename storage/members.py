@@ -50,6 +50,17 @@ async def delete_member_everywhere(conn: Connection, member: str) -> list[int]:
     return [int(row[0]) for row in rows]
 
 
+async def list_roster_entries_from(conn: Connection, rowid: int) -> list[tuple[int, str]]:
+    """(rowid, member IRI) of every roster entry from ``rowid`` on, in rowid order, all groups.
+
+    SQLite gives a new row the largest rowid plus one, so while the row at the largest rowid
+    one has seen is still there, every row added since comes after it: asking from that rowid
+    and finding it first in the answer (one statement, one snapshot) means nothing was missed.
+    """
+    rows = await fetchall(conn, "SELECT rowid, member FROM members WHERE rowid >= ? ORDER BY rowid", (rowid,))
+    return [(int(row[0]), row[1]) for row in rows]
+
+
 async def get_member(conn: Connection, group_id: int, member: str) -> Member | None:
     """A roster entry by the member's actor IRI."""
     return _member(

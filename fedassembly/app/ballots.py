@@ -27,6 +27,7 @@ from fedassembly.app.group_settings import group_setting
 from fedassembly.app.node import Node
 from fedassembly.app.proposals import get_proposal, group_of
 from fedassembly.app.publish import direct_note
+from fedassembly.app.quoting import excerpt
 from fedassembly.app.received import Received
 from fedassembly.governance import ballot_log
 from fedassembly.governance.ballots import (
@@ -185,7 +186,8 @@ async def on_vote(received: Received, conn: Connection, note: dict[str, Any]) ->
         row = await accept_ballot(node, conn, proposal, voter, one_option, "activitypub", note_id)
     except BallotRefused as refused:
         await ballot_repo.put_refused_ballot(
-            conn, RefusedBallot(proposal.id, voter, refused.reason, note_id, note, node.now_iso())
+            conn, RefusedBallot(proposal.id, voter, refused.reason, note_id, note, node.now_iso()),
+            max_bytes=node.settings.stored_refusal_bytes,
         )
         text = _refusal_text(node, group, proposal, refused.reason, name)
         await _reply(node, conn, group, proposal, sender, refused.reason, text)
@@ -194,14 +196,15 @@ async def on_vote(received: Received, conn: Connection, note: dict[str, Any]) ->
         return f"vote of {voter} on proposal {proposal.id} changes nothing"
     if group_setting(group, "vote_receipts"):
         url = html.escape(node.urls.receipt(proposal.id, row.leaf_hash))
-        text = (f"your vote for “{html.escape(name)}” on “{html.escape(proposal.title)}” is counted."
+        option = html.escape(excerpt(name, node.settings.reply_excerpt_chars))
+        text = (f"your vote for “{option}” on “{html.escape(proposal.title)}” is counted."
                 f' Receipt: <a href="{url}">{url}</a>')
         await _reply(node, conn, group, proposal, sender, "accepted", text)
     return f"vote of {voter} on proposal {proposal.id} counted as leaf {row.seq}"
 
 
 def _refusal_text(node: Node, group: LocalActor, proposal: Proposal, reason: Reason, name: str) -> str:
-    title, option = html.escape(proposal.title), html.escape(name)
+    title, option = html.escape(proposal.title), html.escape(excerpt(name, node.settings.reply_excerpt_chars))
     if reason == "not_member":
         assembly = html.escape(group.title or group.name)
         return f"you are not a member of {assembly}; your vote on “{title}” is not counted."

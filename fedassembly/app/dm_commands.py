@@ -23,6 +23,7 @@ from fedassembly.app.delegations import (
     scope_of,
 )
 from fedassembly.app.errors import CommandError
+from fedassembly.app.quoting import excerpt
 from fedassembly.app.received import Received
 from fedassembly.app.vocab import PUBLIC
 from storage import actors as actor_repo
@@ -172,16 +173,26 @@ async def _run(
     args: list[str],
 ) -> str:
     node = received.node
+    limit = node.settings.reply_excerpt_chars
     if verb == "status":
         return "Status:"
     if verb == "revoke":
         scope = scope_of(area=" ".join(args)) if args else DelegationScope()
         if await revoke_delegation(conn, group, sender.id, scope):
-            return f"Revoked: you no longer delegate {scope.label}."
-        return f"You had no delegation {scope.label}; nothing changed."
+            return f"Revoked: you no longer delegate {_quoted(scope, limit)}."
+        return f"You had no delegation {_quoted(scope, limit)}; nothing changed."
     if not args:
         return "Nothing changed: say whom to delegate to, e.g. delegate @someone@host [area]."
     scope = scope_of(area=" ".join(args[1:])) if len(args) > 1 else DelegationScope()
-    stored = await record_delegation(node, conn, group, sender.id, args[0], scope)
+    try:
+        stored = await record_delegation(node, conn, group, sender.id, args[0], scope)
+    except CommandError as error:
+        # The refusal names the delegate as it was written: quote an excerpt of it, no more.
+        raise CommandError(str(error).replace(args[0], excerpt(args[0], limit))) from error
     who = await roster.name_of(node, conn, stored.delegate) if stored.delegate else "nobody"
-    return f"Recorded: you delegate {scope.label} to {who}; your own ballot still overrides it."
+    return f"Recorded: you delegate {_quoted(scope, limit)} to {who}; your own ballot still overrides it."
+
+
+def _quoted(scope: DelegationScope, limit: int) -> str:
+    """The scope in words, its area (the sender's words) cut to an excerpt."""
+    return DelegationScope(scope.scope, excerpt(scope.key, limit)).label

@@ -89,14 +89,16 @@ async def receive(node: Node, handlers: InboxHandlers, verified: VerifiedActivit
     if not handlers.may_have_effect(node.urls, activity):
         # Nothing can change: recorded (dedupe) with the next group commit, no unit of its own.
         await inbox_repo.append_inbox_activity(
-            node.db, activity["id"], verified.actor, activity["type"], body, node.clock()
+            node.db, activity["id"], verified.actor, activity["type"], body, node.clock(),
+            max_bytes=node.settings.stored_refusal_bytes,
         )
         return "no effect here"
     received = await handlers.prepare(node, verified)
 
     async def record_and_handle(conn: Connection) -> tuple[bool, str]:
         fresh = await inbox_repo.put_inbox_activity(
-            conn, activity["id"], verified.actor, activity["type"], body, node.clock()
+            conn, activity["id"], verified.actor, activity["type"], body, node.clock(),
+            max_bytes=node.settings.stored_refusal_bytes,
         )
         return fresh, await handlers.handle(received, conn) if fresh else "duplicate: already handled"
 

@@ -34,6 +34,8 @@ async def inbox(request: web.Request) -> web.Response:
     try:
         verified = await request.app[VERIFIER].verify(request)
     except InboxError as error:
+        if error.retry_after is not None:
+            return _too_many(error.reason, error.retry_after)
         return _refuse(request, error.status, error.reason)
     # A host whose RFC 9421 signature verified is signed RFC 9421 first (cheap: in memory).
     request.app[SCHEMES].heard(verified.key_id, verified.scheme)
@@ -49,6 +51,14 @@ async def inbox(request: web.Request) -> web.Response:
         activity["type"], activity["id"], verified.actor, verified.scheme, outcome,
     )
     return web.Response(status=202, text="accepted")
+
+
+def _too_many(reason: str, retry_after: int) -> web.Response:
+    # No line per request: a flood would flood the log. The limit logs once per host per window.
+    return web.Response(
+        status=429, headers={"Retry-After": str(retry_after)},
+        body=json.dumps({"error": reason}).encode(), content_type="application/json",
+    )
 
 
 def _refuse(request: web.Request, status: int, reason: str) -> web.Response:

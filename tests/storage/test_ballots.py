@@ -17,6 +17,7 @@ NewProposalFactory = Callable[..., Awaitable[int]]
 ANA = "https://social.example/users/ana"
 BOB = "https://other.example/users/bob"
 NOW = "2030-01-01T00:00:00Z"
+KEEP = {"max_bytes": 4096}
 
 
 @pytest.fixture
@@ -93,14 +94,28 @@ async def test_refused_votes_are_kept_oldest_first_and_never_counted(db: Databas
     first = RefusedBallot(proposal, ANA, "closed", "https://s.example/n/1", {"type": "Note", "n": 1}, NOW)
     second = RefusedBallot(proposal, BOB, "not_member", None, {"type": "Note", "n": 2}, NOW)
     async with db.transaction() as conn:
-        await ballot_repo.put_refused_ballot(conn, first)
-        await ballot_repo.put_refused_ballot(conn, second)
-        await ballot_repo.put_refused_ballot(conn, first)  # the same Note refused again: kept again
+        await ballot_repo.put_refused_ballot(conn, first, **KEEP)
+        await ballot_repo.put_refused_ballot(conn, second, **KEEP)
+        await ballot_repo.put_refused_ballot(conn, first, **KEEP)  # the same Note refused again: kept
     assert await ballot_repo.list_refused_ballots(db.reader, proposal) == [first, second, first]
     assert await ballot_repo.count_ballots(db.reader, proposal) == 0
     with pytest.raises(sqlite3.IntegrityError):
         async with db.transaction() as conn:
-            await ballot_repo.put_refused_ballot(conn, RefusedBallot(proposal, ANA, "rude", None, {}, NOW))
+            rude = RefusedBallot(proposal, ANA, "rude", None, {}, NOW)
+            await ballot_repo.put_refused_ballot(conn, rude, **KEEP)
+
+
+async def test_a_long_refused_note_is_kept_bounded_and_reads_as_json(db: Database, proposal: int) -> None:
+    note = {"type": "Note", "name": "x" * 100_000, "inReplyTo": "https://node.example/proposals/1"}
+    async with db.transaction() as conn:
+        await ballot_repo.put_refused_ballot(
+            conn, RefusedBallot(proposal, ANA, "unknown_option", None, note, NOW), max_bytes=512
+        )
+    [kept] = await ballot_repo.list_refused_ballots(db.reader, proposal)
+    assert (kept.voter, kept.reason) == (ANA, "unknown_option")
+    assert kept.note["truncated_from_bytes"] > 100_000 and kept.note["excerpt"].startswith('{"type": "Note"')
+    row = await db.fetchone("SELECT length(CAST(note AS BLOB)) FROM refused_ballots")
+    assert row is not None and row[0] <= 512
 
 
 async def test_a_voter_gets_one_reply_per_reason(db: Database, proposal: int) -> None:
@@ -123,7 +138,8 @@ async def test_the_log_refusals_and_replies_go_with_their_proposal(
     async with db.transaction() as conn:
         for where in (proposal, other):
             await ballot_repo.put_ballot(conn, leaf(where, 0, ANA, "green"))
-            await ballot_repo.put_refused_ballot(conn, RefusedBallot(where, BOB, "closed", None, {}, NOW))
+            refused = RefusedBallot(where, BOB, "closed", None, {}, NOW)
+            await ballot_repo.put_refused_ballot(conn, refused, **KEEP)
             await ballot_repo.put_vote_reply(conn, where, BOB, "closed", f"https://node.example/r/{where}")
         await conn.execute("DELETE FROM proposals WHERE id = ?", (proposal,))
     assert await ballot_repo.list_ballots(db.reader, proposal) == []

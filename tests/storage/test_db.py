@@ -109,7 +109,9 @@ async def test_appended_rows_commit_with_units_and_duplicates_are_ignored(tmp_pa
                 "INSERT INTO local_actors (name, kind, created_at) VALUES (?, 'person', 'now')", (f"p{i}",)
             )
 
-    appends = [append_inbox_activity(db, f"id{i % 50}", "a", "Note", "{}", 0.0) for i in range(100)]
+    appends = [
+        append_inbox_activity(db, f"id{i % 50}", "a", "Note", "{}", 0.0, max_bytes=4096) for i in range(100)
+    ]
     await asyncio.gather(*appends, *(unit(i) for i in range(20)))
     await db.close()
     with sqlite3.connect(tmp_path / "db.sqlite3") as plain:

@@ -131,3 +131,23 @@ async def test_rosters_go_with_their_group_and_a_deleted_person_leaves_them(
         await conn.execute("DELETE FROM local_actors WHERE id IN (?, ?)", (barrio, pat))
     assert await member_repo.count_members(db.reader, barrio) == 0
     assert await member_repo.list_member_ids(db.reader, other) == [ANA]
+
+
+async def test_roster_entries_come_in_rowid_order_from_a_given_one_across_groups(
+    db: Database, new_actor: NewActor
+) -> None:
+    barrio, other = await new_actor("barrio"), await new_actor("other")
+    async with db.transaction() as conn:
+        for group, who in [(barrio, ANA), (other, BOB), (barrio, PAT)]:
+            await member_repo.put_member(conn, Member(group, who, None, False, "2030-01-01"))
+    everything = await member_repo.list_roster_entries_from(db.reader, 0)
+    assert [who for _, who in everything] == [ANA, BOB, PAT]
+    rowids = [rowid for rowid, _ in everything]
+    assert rowids == sorted(rowids)
+    assert await member_repo.list_roster_entries_from(db.reader, rowids[1]) == everything[1:]
+    # A new entry takes the largest rowid plus one: after every entry there is.
+    async with db.transaction() as conn:
+        await member_repo.delete_member(conn, barrio, ANA)
+        await member_repo.put_member(conn, Member(other, ANA, None, False, "2030-01-02"))
+    newest = await member_repo.list_roster_entries_from(db.reader, rowids[2])
+    assert newest == [everything[2], (rowids[2] + 1, ANA)]

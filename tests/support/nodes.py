@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -91,11 +93,11 @@ class RunningNode:
             return response.status, body, response.content_type
 
 
-async def start_node(folder: Path, **overrides: Any) -> RunningNode:
-    """Start a node in this event loop on a free loopback port."""
+async def start_node(folder: Path, clock: Callable[[], float] = time.time, **overrides: Any) -> RunningNode:
+    """Start a node in this event loop on a free loopback port; ``clock`` is the node's."""
     folder.mkdir(parents=True, exist_ok=True)
     settings = test_settings(folder, **overrides)
-    runner = web.AppRunner(build_app(settings), access_log=None)
+    runner = web.AppRunner(build_app(settings, clock=clock), access_log=None)
     await runner.setup()
     await web.TCPSite(runner, settings.host, settings.port).start()
     return RunningNode(settings, runner)

@@ -6,6 +6,7 @@ import asyncio
 import json
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,6 +54,9 @@ class RemoteServer:
     accepted: list[dict[str, Any]] = field(default_factory=list)  # those answered with a 2xx
     inbox_paths: list[tuple[str, str]] = field(default_factory=list)  # (inbox path, activity id)
     inbox_status: int = 202
+    # Actor documents served with another status (name -> status), and every GET by path.
+    failing: dict[str, int] = field(default_factory=dict)
+    fetched: Counter[str] = field(default_factory=Counter)
     runner: web.AppRunner | None = None
 
     @property
@@ -96,7 +100,11 @@ class RemoteServer:
         }
 
     async def _actor_doc(self, request: web.Request) -> web.Response:
-        actor = self.actors.get(request.match_info["name"])
+        self.fetched[request.path] += 1
+        name = request.match_info["name"]
+        if name in self.failing:
+            return web.Response(status=self.failing[name])
+        actor = self.actors.get(name)
         if actor is None:
             return web.Response(status=404)
         return web.Response(
