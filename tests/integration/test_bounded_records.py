@@ -55,7 +55,7 @@ class Assembly:
 
 
 @pytest.fixture
-async def assembly(nodes, remote: RemoteServer) -> Assembly:  # type: ignore[no-untyped-def]
+async def assembly(nodes, remote: RemoteServer) -> Assembly:
     running = await nodes("a", stored_refusal_bytes=KEEP, reply_excerpt_chars=EXCERPT)
     node = running.node
     await running.group("barrio")

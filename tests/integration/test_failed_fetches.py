@@ -47,7 +47,7 @@ async def send(running: RunningNode, remote: RemoteServer, actor: RemoteActor) -
 
 
 @pytest.fixture
-async def setup(nodes, remote):  # type: ignore[no-untyped-def]
+async def setup(nodes, remote):
     clock = SteppedClock()
     running = await nodes("a", clock=clock)
     await running.group("barrio")
@@ -56,7 +56,7 @@ async def setup(nodes, remote):  # type: ignore[no-untyped-def]
 
 
 @pytest.mark.parametrize("status", [500, 404, 410])
-async def test_a_key_url_that_failed_is_fetched_once_per_window(setup, status: int) -> None:  # type: ignore[no-untyped-def]
+async def test_a_key_url_that_failed_is_fetched_once_per_window(setup, status: int) -> None:
     running, remote, clock = setup
     ghost = remote.actor("ghost")
     remote.failing["ghost"] = status
@@ -79,7 +79,7 @@ async def test_a_key_url_that_failed_is_fetched_once_per_window(setup, status: i
     assert remote.fetched[path] == 3, "a key that was fetched is cached, not fetched again"
 
 
-async def test_a_key_id_its_document_does_not_list_is_held_without_blocking_the_real_key(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_a_key_id_its_document_does_not_list_is_held_without_blocking_the_real_key(setup) -> None:
     running, remote, _ = setup
     alice = remote.actor("alice")
     bogus = UnderKeyId(alice.id, alice.name, alice.private_pem, f"{alice.id}#not-a-key")
@@ -92,7 +92,7 @@ async def test_a_key_id_its_document_does_not_list_is_held_without_blocking_the_
     assert remote.fetched["/users/alice"] == 2
 
 
-async def test_an_actor_url_that_failed_is_fetched_once_per_window(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_an_actor_url_that_failed_is_fetched_once_per_window(setup) -> None:
     running, remote, clock = setup
     remote.actor("gone")
     remote.failing["gone"] = 503
@@ -108,7 +108,7 @@ async def test_an_actor_url_that_failed_is_fetched_once_per_window(setup) -> Non
     assert remote.fetched["/users/gone"] == 2
 
 
-async def test_a_stale_actor_whose_origin_fails_is_served_from_cache_and_asked_once(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_a_stale_actor_whose_origin_fails_is_served_from_cache_and_asked_once(setup) -> None:
     running, remote, clock = setup
     remote.actor("bob")
     url = f"{remote.base}/users/bob"
@@ -121,7 +121,7 @@ async def test_a_stale_actor_whose_origin_fails_is_served_from_cache_and_asked_o
     assert remote.fetched["/users/bob"] == 2
 
 
-async def test_a_key_on_a_server_that_hangs_up_is_asked_once_per_window(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_a_key_on_a_server_that_hangs_up_is_asked_once_per_window(setup) -> None:
     running, remote, clock = setup
     connections = 0
 
@@ -153,7 +153,7 @@ async def test_a_key_on_a_server_that_hangs_up_is_asked_once_per_window(setup) -
         await server.wait_closed()
 
 
-async def test_a_rotated_key_is_refetched_and_a_failed_refetch_waits_for_the_window(setup) -> None:  # type: ignore[no-untyped-def]
+async def test_a_rotated_key_is_refetched_and_a_failed_refetch_waits_for_the_window(setup) -> None:
     running, remote, clock = setup
     alice = remote.actor("alice")
     assert await send(running, remote, alice) == 202

@@ -83,7 +83,7 @@ async def assembly_on(running: RunningNode, clock: SteppedClock) -> Assembly:
 
 
 @pytest.fixture
-async def other_host():  # type: ignore[no-untyped-def]
+async def other_host():
     """A second remote server, on another loopback address: another host for the limit."""
     server = await RemoteServer(host="127.0.0.2").start()
     yield server
