@@ -47,3 +47,19 @@ async def test_activities_received_before_the_cutoff_are_forgotten(db: Database)
     # Once forgotten, the same id is new again.
     async with db.transaction() as conn:
         assert await inbox_repo.put_inbox_activity(conn, "id-0", ANA, "Note", "{}", 12.0)
+
+
+async def test_an_id_is_spent_per_actor_and_a_refusal_is_kept_with_its_reason(db: Database) -> None:
+    mallory = "https://evil.example/users/mallory"
+    vote = f"{ANA}#votes/1/activity"
+    await inbox_repo.append_inbox_activity(db, vote, mallory, "Create", "{}", 1.0, "not her origin")
+    async with db.transaction() as conn:
+        # Mallory sent Ana's id first: Ana's own activity is still new.
+        assert await inbox_repo.put_inbox_activity(conn, vote, ANA, "Create", "{}", 2.0)
+        assert not await inbox_repo.put_inbox_activity(conn, vote, ANA, "Create", "{}", 3.0)
+    await inbox_repo.append_inbox_activity(db, vote, mallory, "Create", "{}", 4.0, "again")
+    assert await inbox_repo.list_inbox_records(db.reader, vote) == [
+        inbox_repo.InboxRecord(mallory, "Create", "not her origin", 1.0),
+        inbox_repo.InboxRecord(ANA, "Create", None, 2.0),
+    ]
+    assert await inbox_repo.count_inbox_activities(db.reader, vote) == 2
