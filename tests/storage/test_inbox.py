@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+from pathlib import Path
 
 from storage import inbox as inbox_repo
 from storage.db import Database
+from storage.migrate import load_migrations, migrate
 
 ANA = "https://social.example/users/ana"
 LIKE = "https://social.example/activities/1"
@@ -63,3 +65,23 @@ async def test_an_id_is_spent_per_actor_and_a_refusal_is_kept_with_its_reason(db
         inbox_repo.InboxRecord(ANA, "Create", None, 2.0),
     ]
     assert await inbox_repo.count_inbox_activities(db.reader, vote) == 2
+
+
+async def test_migration_0004_keeps_recorded_activities(tmp_path: Path) -> None:
+    db = await Database.open(tmp_path / "old.sqlite3")
+    try:
+        await migrate(db, load_migrations()[:3])
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO inbox_activities (id, actor, type, body, received_at) VALUES (?, ?, ?, ?, ?)",
+                (LIKE, ANA, "Like", "{}", 5.0),
+            )
+        assert await migrate(db) >= 4
+        assert await inbox_repo.list_inbox_records(db.reader, LIKE) == [
+            inbox_repo.InboxRecord(ANA, "Like", None, 5.0)
+        ]
+        async with db.transaction() as conn:  # still a duplicate for its actor after the upgrade
+            assert not await inbox_repo.put_inbox_activity(conn, LIKE, ANA, "Like", "{}", 6.0)
+        assert await db.integrity_check() == "ok"
+    finally:
+        await db.close()
