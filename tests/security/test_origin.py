@@ -1,12 +1,15 @@
-"""SECURITY.md section 2, origin and authority over objects (16, 21–26, 30): ids belong to
-their origin. Every refusal is answered 202, so each test asserts the database."""
+"""SECURITY.md section 2, origin and authority over objects (16, 21–26, 28–30): ids belong to
+their origin. A refusal of an authenticated activity is answered 202, so each test asserts the
+database."""
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import pytest
 from support.remote import RemoteActor, RemoteServer
 from support.scene import AS, Scene
@@ -190,3 +193,32 @@ async def test_case_30_vote_whose_url_is_on_another_host(scene: Scene) -> None:
     assert await scene.post(scene.vote(alice, pid, "green", url="https://evil.example/x"), alice) == 202
     [leaf] = await scene.leaves(pid)
     assert leaf == (alice.id, {"choice": "green"})  # counted; the url is kept nowhere we serve
+
+
+@pytest.mark.parametrize("keyword", ["@graph", "@included", "@reverse"])
+async def test_case_28_json_ld_restructuring_keywords(scene: Scene, keyword: str) -> None:
+    pid = await scene.propose()
+    alice = scene.actor("alice")
+    await scene.known(alice)
+    before = await scene.counts()
+    vote = scene.vote(alice, pid, "green")
+    vote["object"]["tag"] = [{"type": "Hashtag", "name": {keyword: [{"id": scene.group_url}]}}]
+    assert await scene.post(vote, alice) == 400
+    assert await scene.counts() == before
+
+
+async def test_case_29_an_ld_signature_alone_authenticates_nothing(scene: Scene) -> None:
+    pid = await scene.propose()
+    alice, bob = scene.actor("alice"), scene.actor("bob")
+    await scene.known(bob)
+    before = await scene.counts()
+    vote = scene.vote(alice, pid, "green")
+    vote["@context"] = [AS, {"actor": {"@id": "https://www.w3.org/ns/activitystreams#attributedTo"}}]
+    vote["signature"] = {"type": "RsaSignature2017", "creator": alice.key_id,
+                         "created": "2026-01-01T00:00:00Z", "signatureValue": "AAAA"}
+    body = json.dumps(vote).encode()
+    headers = {"content-type": "application/activity+json"}
+    async with aiohttp.ClientSession() as session, session.post(scene.inbox, data=body, headers=headers) as r:
+        assert r.status == 401  # no HTTP signature
+    assert await scene.post(vote, bob) == 401  # relayed: bob's HTTP signature, alice's activity
+    assert await scene.counts() == before
