@@ -155,6 +155,8 @@ def help_text(handle: str) -> str:
 
 async def on_command(received: Received, conn: Connection, note: dict[str, Any]) -> str | None:
     """A direct mention of an assembly: delegate, revoke, status, help; None if not addressed to one."""
+    if not note.get("content"):
+        return None  # no words, no command: a poll vote on a poll that is not ours, say
     group = await _addressed_assembly(received, conn, note)
     if group is None:
         return None
