@@ -271,7 +271,7 @@ async def test_refusal_is_logged_once(make_fetcher, caplog: pytest.LogCaptureFix
 # --- redirects -------------------------------------------------------------------------------
 
 
-# A redirect to a forbidden address: tests/security/test_fetching.py (SECURITY.md case 36).
+# A redirect to a forbidden address: tests/security/test_fetching_cases.py (attack case 36).
 
 
 async def test_redirect_loop_is_refused(serve, make_fetcher) -> None:

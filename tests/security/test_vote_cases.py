@@ -1,6 +1,6 @@
-"""SECURITY.md section 2, votes, proposals and delegation (47–60): fediverse votes on a real node
-(every refusal answered 202, so the ballot log, the refusals and the replies are asserted), and
-liquid delegation through the JSON API and a real close."""
+"""Attack cases 47–60 (see README.md here), votes, proposals and delegation: fediverse votes on a
+real node (every refusal answered 202, so the ballot log, the refusals and the replies are
+asserted), and liquid delegation through the JSON API and a real close."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""SECURITY.md section 2, origin of fetched documents and outbound fetching (17, 19, 35, 36,
-38–41). Through a real node where a node can show it: a signed POST whose key must be fetched
-from a hostile server is 401, nothing is stored, and a forbidden address is never connected to."""
+"""Attack cases 17, 19, 35, 36, 38–41 (see README.md here): the origin of fetched documents and
+outbound fetching. Through a real node where a node can show it: a signed POST whose key must be
+fetched from a hostile server is 401, nothing is stored, and a forbidden address is never
+connected to."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""SECURITY.md section 2, signatures and authentication (1–15), end to end against a real node:
-each refusal's status, and the database unchanged (tables counted before and after)."""
+"""Attack cases 1–15 (see README.md here), signatures and authentication, end to end against a
+real node: each refusal's status, and the database unchanged (tables counted before and after)."""
 
 from __future__ import annotations
 

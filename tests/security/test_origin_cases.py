@@ -1,6 +1,6 @@
-"""SECURITY.md section 2, origin and authority over objects (16, 21–26, 28–30): ids belong to
-their origin. A refusal of an authenticated activity is answered 202, so each test asserts the
-database."""
+"""Attack cases 16, 21–26, 28–30 (see README.md here), origin and authority over objects: ids
+belong to their origin. A refusal of an authenticated activity is answered 202, so each test
+asserts the database."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""SECURITY.md section 2, host normalisation and lookalikes (31, 32): what "the same origin" means
-for the inbox's id rule, as a pure function and through a node."""
+"""Attack cases 31, 32 (see README.md here), host normalisation and lookalikes: what "the same
+origin" means for the inbox's id rule, as a pure function and through a node."""
 
 from __future__ import annotations
 

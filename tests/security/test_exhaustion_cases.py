@@ -1,5 +1,5 @@
-"""SECURITY.md section 2, resource exhaustion (42, 43, 45, 46): bounded work per request, no 500,
-and state about strangers that expires."""
+"""Attack cases 42, 43, 45, 46 (see README.md here), resource exhaustion: bounded work per
+request, no 500, and state about strangers that expires."""
 
 from __future__ import annotations
 
