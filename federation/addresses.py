@@ -4,6 +4,9 @@ Pure functions, no I/O. `is_public_address` is an allow-list: an address is publ
 lies in globally routable unicast space *and* outside every special-purpose block we know of.
 Deny-lists that named only the "obvious" private ranges were the root of Mastodon
 CVE-2026-22245/46348 and fedify CVE-2026-50131, so an address not known to be public is refused.
+
+An origin is a URL's scheme, host and effective port (RFC 6454), the unit of authority over
+ids: a server speaks only for the ids on its own origin (`is_on_origin_of`).
 """
 
 from __future__ import annotations
@@ -94,6 +97,58 @@ def same_origin(url_a: str, url_b: str) -> bool:
         and normalize_host(a.raw_host) == normalize_host(b.raw_host)
         and a.port == b.port
     )
+
+
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+Origin = tuple[str, str, int]  # scheme, normalized host, effective port
+
+
+def origin_of(url: str) -> Origin | None:
+    """The origin of an absolute http(s) URL; None when it is not one or carries userinfo.
+
+    Userinfo is refused outright: ``https://social.example@evil.example/`` is on evil.example,
+    and no id of ours or of a peer's needs it.
+    """
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    scheme, host = parts.scheme, parts.hostname  # urlsplit lower-cases both
+    if scheme not in _DEFAULT_PORTS or not host or "@" in parts.netloc:
+        return None
+    return scheme, normalize_host(host), _DEFAULT_PORTS[scheme] if port is None else port
+
+
+@lru_cache(maxsize=4096)  # actors repeat; the ids checked against them do not
+def _origin_and_prefix(owner: str) -> tuple[Origin, str | None] | None:
+    """The owner's origin, and the ``scheme://authority`` its string starts with when written
+    plainly (the fast path of ``is_on_origin_of``)."""
+    origin = origin_of(owner)
+    if origin is None:
+        return None
+    parts = urlsplit(owner)
+    prefix = f"{parts.scheme}://{parts.netloc}"
+    return origin, prefix if owner.startswith(prefix) else None
+
+
+def is_on_origin_of(url: str, owner: str) -> bool:
+    """True when ``url`` is an http(s) URL without userinfo on the origin of ``owner``'s URL.
+
+    Cheap for the inbox's hot path: an id spelled with the owner's own ``scheme://authority``
+    followed by ``/``, ``?``, ``#`` or nothing is decided by a string comparison; anything else
+    (another case, an explicit default port, a trailing dot) is parsed and compared.
+    """
+    found = _origin_and_prefix(owner)
+    if found is None:
+        return False
+    origin, prefix = found
+    if prefix is not None and url.startswith(prefix):
+        rest = url[len(prefix) : len(prefix) + 1]
+        if rest in ("", "/", "?", "#"):
+            return True
+    return origin_of(url) == origin
 
 
 @lru_cache(maxsize=4096)  # urlsplit costs ~5 us; the inbox asks three times per activity

@@ -3,6 +3,7 @@ sign.
 
 Mastodon's rules: only rsa-sha256 and hs2019; the Date header or (created) must be signed, and
 (request-target) or Digest; a GET signs Host, a POST signs Digest; only a signed time counts.
+A signed ``host`` is checked against the target URL's authority, never the header that arrived.
 A query string may or may not have been signed with the path, so both are tried. Outgoing
 requests are signed rsa-sha256 exactly as Mastodon sends them.
 """
@@ -111,10 +112,12 @@ def cavage_signing_string(
             if parameter is None:
                 raise SignatureError(f"{name} is signed but its parameter is missing")
             value = parameter
+        elif name == "host":
+            # The host the request was signed for must be ours: the target URL's authority, not
+            # the Host header that arrived (a replay signed for another server, a proxy's rewrite).
+            value = target.authority
         elif name in headers:
             value = header_value(headers, name)
-        elif name == "host":
-            value = target.authority
         else:
             raise SignatureError(f"signed header {name!r} is missing from the request")
         lines.append(f"{name}: {value}")

@@ -8,6 +8,15 @@ present and parseable (401) → keyId on the actor's host (401) → admission, t
 verified, refetched once on failure (401) → the key's owner is the activity's actor (401). Only
 then does the caller dedupe and run a handler (fedify CVE-2025-54888: never process before the
 owner check).
+
+The signature is checked against our own public address (``base_url``), never against the
+``Host`` header that arrived: a delivery signed for another server does not verify here, and a
+reverse proxy that rewrites ``Host`` changes nothing.
+
+A verified activity may still be refused: ids belong to their origin (Mastodon's rule), so the
+activity's ``id``, and the id of what a Create, Update or Delete acts on, must be on the signer's
+origin. Such an activity is authenticated but not allowed; it comes back with ``refusal`` set,
+for the caller to record (without effect) and answer 202.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from typing import Any, Protocol
 
 from aiohttp import web
 
-from federation.addresses import host_of, is_blocked
+from federation.addresses import host_of, is_blocked, is_on_origin_of
 from federation.keys import PublicKey as CryptoPublicKey
 from federation.signature_common import SignatureError
 from federation.signatures import signature_key_id, verify_request
@@ -33,6 +42,7 @@ __all__ = [
     "KeyResolver",
     "PublicKey",
     "VerifiedActivity",
+    "origin_refusal",
     "parse_activity",
     "read_limited",
 ]
@@ -42,6 +52,9 @@ log = logging.getLogger("federation.inbox")
 # Restructuring keywords that keep a JSON-LD signature valid while changing the tree an app
 # reads (Mastodon UNSUPPORTED_JSONLD_KEYWORDS; CVE-2026-46349, fedify CVE-2026-42462).
 _FORBIDDEN_KEYWORDS = ("@graph", "@included", "@reverse")
+
+# The activities whose object must be the signer's own: what one creates, updates or deletes.
+_ACTS_ON_OWN_OBJECT = frozenset({"Create", "Update", "Delete"})
 
 
 class InboxError(Exception):
@@ -93,6 +106,8 @@ class VerifiedActivity:
     actor: str
     key_id: str
     scheme: str  # "rfc9421" or "draft-cavage": which signature was verified
+    # Why the authenticated activity must have no effect (its ids are not its signer's), or None.
+    refusal: str | None = None
 
 
 def _has_forbidden_keyword(value: object) -> bool:
@@ -125,6 +140,34 @@ def parse_activity(body: bytes) -> dict[str, Any]:
     if any(k.encode() in body for k in _FORBIDDEN_KEYWORDS) and _has_forbidden_keyword(activity):
         raise InboxError(400, "JSON-LD @graph/@included/@reverse are not accepted")
     return activity
+
+
+def origin_refusal(activity: dict[str, Any]) -> str | None:
+    """Why an activity's ids are not its actor's to use, or None when they are.
+
+    The activity's ``id`` must be on the actor's origin; so must the id of the object a Create,
+    Update or Delete acts on (each of them, when ``object`` is a list). An embedded object
+    without an id claims none. Plain string checks: this runs on every verified activity.
+    """
+    actor = activity["actor"]
+    if not is_on_origin_of(activity["id"], actor):
+        return f"activity id {_short(activity['id'])} is not on the origin of its actor {_short(actor)}"
+    if activity["type"] not in _ACTS_ON_OWN_OBJECT:
+        return None
+    objects = activity.get("object")
+    for obj in objects if isinstance(objects, list) else [objects]:
+        target = obj.get("id") if isinstance(obj, dict) else obj
+        if target is None and isinstance(obj, dict):
+            continue
+        if not isinstance(target, str) or not is_on_origin_of(target, actor):
+            return f"object id {_short(target)} is not on the origin of the actor {_short(actor)}"
+    return None
+
+
+def _short(value: object) -> str:
+    """A value for a log line: ids come from the sender and may be long."""
+    text = str(value)
+    return text if len(text) <= 200 else text[:200] + "…"
 
 
 async def read_limited(request: web.Request, limit: int) -> bytes:
@@ -193,7 +236,7 @@ class InboxVerifier:
         if key.owner != actor:
             raise InboxError(401, f"key owner {key.owner} is not the actor {actor}")
         scheme = "rfc9421" if "signature-input" in headers else "draft-cavage"
-        return VerifiedActivity(activity, body, actor, key_id, scheme)
+        return VerifiedActivity(activity, body, actor, key_id, scheme, origin_refusal(activity))
 
     async def _verified_key(
         self, key_id: str, method: str, url: str, headers: dict[str, str], body: bytes

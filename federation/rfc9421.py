@@ -159,6 +159,8 @@ def signature_base(
             value = _derived_component(name, method, target)
         elif name != name.lower():
             raise SignatureError(f"component {name!r} must be lower-case")
+        elif name == "host":  # like @authority: the target's, never the header that arrived
+            value = target.authority
         elif name in headers:
             value = header_value(headers, name)
         else:

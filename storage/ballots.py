@@ -112,14 +112,14 @@ async def get_latest_ballot_by_voter(
 
 
 async def get_ballot_by_activity(
-    conn: Connection, proposal_id: int, activity_id: str
+    conn: Connection, proposal_id: int, voter: str, activity_id: str
 ) -> BallotRow | None:
-    """The leaf a fediverse vote Note made, if any."""
+    """The leaf a voter's fediverse vote Note made, if any (a Note id is unique per voter only)."""
     return _ballot(
         await fetchone(
             conn,
-            f"SELECT {_COLUMNS} FROM ballots WHERE proposal_id = ? AND activity_id = ?",
-            (proposal_id, activity_id),
+            f"SELECT {_COLUMNS} FROM ballots WHERE proposal_id = ? AND voter = ? AND activity_id = ?",
+            (proposal_id, voter, activity_id),
         )
     )
 

@@ -11,8 +11,9 @@ invalid.
 
 Fediverse votes run inside the inbox's unit, without network (the sender's actor was fetched
 before). Duplicates by activity id never reach here; a Note re-sent under a new activity id is
-caught by the Note's id (unique per proposal). Refused votes are kept with their reason, and the
-voter gets at most one direct reply per proposal and reason.
+caught by the Note's id (unique per proposal and voter, so that nobody can spend another voter's
+Note id; the inbox already refused ids off the sender's origin). Refused votes are kept with
+their reason, and the voter gets at most one direct reply per proposal and reason.
 """
 
 from __future__ import annotations
@@ -172,7 +173,7 @@ async def on_vote(received: Received, conn: Connection, note: dict[str, Any]) ->
     if proposal is None:
         return "vote on no proposal of ours: no effect"
     note_id = note.get("id") if isinstance(note.get("id"), str) else None
-    if note_id is not None and await ballot_repo.get_ballot_by_activity(conn, proposal.id, note_id):
+    if note_id is not None and await ballot_repo.get_ballot_by_activity(conn, proposal.id, voter, note_id):
         return f"vote {note_id} already counted"
     group = await group_of(conn, proposal)
     sender = received.sender or await remote_repo.get_remote_actor(conn, voter)

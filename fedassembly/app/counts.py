@@ -8,6 +8,7 @@ never a failed count, since one bad row must not stop an assembly from deciding.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable
 from fractions import Fraction
@@ -73,6 +74,14 @@ def snapshot_item(delegation: Delegation) -> dict[str, Any]:
     return item
 
 
+def _delegation_from_snapshot(item: dict[str, Any]) -> Delegation:
+    """A delegation of the ballots page (``snapshot_item``) as the core's value again."""
+    return Delegation(
+        item["delegator"], item["delegate"], scope_of(item["scope"]),
+        area=item.get("area"), proposal=item.get("proposal"),
+    )
+
+
 def ballots_of(method: Method, latest: dict[str, Any]) -> dict[str, Ballot]:
     """Stored ballot JSON by voter as the core's ballots."""
     return {voter: ballot_from_json(method, data) for voter, data in latest.items()}
@@ -91,8 +100,17 @@ def counted_ballots(
 
 
 async def current_counts(conn: Connection, proposal: Proposal) -> LiveCounts:
-    """Per-option weight and voters count now: latest ballots, delegations resolved now."""
+    """Per-option weight and voters count now: latest ballots, delegations resolved now.
+
+    A decided proposal's counts are its decision's, from the roster, delegations and leaves
+    kept at the close: what members change afterwards does not move a closed tally.
+    """
     spec = spec_of(proposal)
+    if proposal.snapshot is not None:
+        page = json.loads(proposal.snapshot)
+        ballots = counted_ballots(spec.method, page["leaves"], page["roster"])
+        delegations = [_delegation_from_snapshot(item) for item in page["delegations"]]
+        return live_counts(spec, page["roster"], delegations, ballots, str(proposal.id))
     members = await member_repo.list_member_ids(conn, proposal.group_id)
     ballots = ballots_of(spec.method, await ballot_repo.list_latest_ballots(conn, proposal.id))
     delegations = await delegations_of(conn, proposal.group_id)

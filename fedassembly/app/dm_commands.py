@@ -10,7 +10,8 @@ comment under a proposal) gets no reply. Runs inside the inbox's transaction: no
 
 from __future__ import annotations
 
-from html.parser import HTMLParser
+import html
+import re
 from typing import Any
 
 from fedassembly.app import roster
@@ -33,6 +34,8 @@ from storage.db import Connection
 from storage.remote import RemoteActor
 
 COMMANDS = ("delegate", "revoke", "status", "help")
+# The HTML of a command with two mentions and an area is a few hundred characters.
+MAX_COMMAND_CHARS = 5_000
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -48,32 +51,54 @@ def _mention_tags(note: dict[str, Any]) -> list[tuple[str, str]]:
     return tags
 
 
-class _CommandText(HTMLParser):
+# Tags, comments and declarations, each ending at the first ">" before any other "<", matched with
+# possessive quantifiers (no backtracking): one pass over the text, whatever it holds. The stdlib's
+# HTMLParser rescans an unclosed tag to the end of the input for every "<" that follows (minutes
+# of a blocked event loop for a few hundred kilobytes of "<a <a <a …", which anyone may send to an
+# assembly), and raises on "<![".
+_TAG = re.compile(r"<(/?)([A-Za-z][A-Za-z0-9]*+)([^<>]*+)>")
+_OTHER_MARKUP = re.compile(r"<[!?][^<>]*+>")
+_HREF = re.compile(r"""(?:^|\s)href\s*+=\s*+(?:"([^"]*+)"|'([^']*+)'|([^\s"'>]++))""", re.IGNORECASE)
+
+
+class _CommandText:
     """Plain words of a Note's HTML; a mention link becomes the IRI of its Mention tag."""
 
     def __init__(self, tags: list[tuple[str, str]]):
-        super().__init__(convert_charrefs=True)
         self.tags = tags
         self.parts: list[str] = []
         self._href: str | None = None
         self._anchor: list[str] | None = None
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "a":
-            self._href = dict(attrs).get("href") or ""
-            self._anchor = []
-        elif tag in ("br", "p"):
-            self.parts.append(" ")
+    def feed(self, markup: str) -> None:
+        """Read ``markup`` in one linear pass: text, ``a``, ``br`` and ``p``; other markup is dropped."""
+        pos = text_from = 0
+        while (start := markup.find("<", pos)) >= 0:
+            found = _TAG.match(markup, start) or _OTHER_MARKUP.match(markup, start)
+            if found is None:  # a "<" that opens nothing is text
+                pos = start + 1
+                continue
+            self._data(markup[text_from:start])
+            if found.re is _TAG:
+                self._tag(found[2].lower(), closing=bool(found[1]), attrs=found[3])
+            pos = text_from = found.end()
+        self._data(markup[text_from:])
 
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "a" and self._anchor is not None:
+    def _tag(self, name: str, *, closing: bool, attrs: str) -> None:
+        if name == "a" and not closing:
+            found = _HREF.search(attrs)
+            href = next((g for g in found.groups() if g is not None), "") if found else ""
+            self._href = html.unescape(href)
+            self._anchor = []
+        elif name == "a" and self._anchor is not None:
             self.parts.append(f" {self._mention(''.join(self._anchor).strip())} ")
             self._anchor = None
-        elif tag == "p":
+        elif name in ("br", "p"):
             self.parts.append(" ")
 
-    def handle_data(self, data: str) -> None:
-        (self._anchor if self._anchor is not None else self.parts).append(data)
+    def _data(self, text: str) -> None:
+        if text:
+            (self._anchor if self._anchor is not None else self.parts).append(html.unescape(text))
 
     def _mention(self, text: str) -> str:
         if not text.startswith("@"):
@@ -88,11 +113,14 @@ class _CommandText(HTMLParser):
 
 
 def command_words(note: dict[str, Any], group_iri: str, group_handle: str) -> list[str]:
-    """The words of a command Note, without the leading mention(s) of the assembly."""
+    """The words of a command Note, without the leading mention(s) of the assembly.
+
+    A command is one short sentence: content longer than MAX_COMMAND_CHARS has no words.
+    """
     parser = _CommandText(_mention_tags(note))
     content = note.get("content")
-    parser.feed(content if isinstance(content, str) else "")
-    parser.close()
+    if isinstance(content, str) and len(content) <= MAX_COMMAND_CHARS:
+        parser.feed(content)
     words = "".join(parser.parts).split()
     short = group_handle.split("@")[1]
     while words and (words[0] == group_iri or words[0].lower() in (group_handle.lower(), f"@{short}")):
@@ -128,6 +156,8 @@ def help_text(handle: str) -> str:
 
 async def on_command(received: Received, conn: Connection, note: dict[str, Any]) -> str | None:
     """A direct mention of an assembly: delegate, revoke, status, help; None if not addressed to one."""
+    if not note.get("content"):
+        return None  # no words, no command: a poll vote on a poll that is not ours, say
     group = await _addressed_assembly(received, conn, note)
     if group is None:
         return None

@@ -86,6 +86,14 @@ async def receive(node: Node, handlers: InboxHandlers, verified: VerifiedActivit
     """
     activity = verified.activity
     body = verified.body.decode()
+    if verified.refusal is not None:
+        # Authenticated but not allowed (ids off the signer's origin): kept with the reason, and
+        # under this actor only, so the ids it borrowed stay unspent for their owner.
+        await inbox_repo.append_inbox_activity(
+            node.db, activity["id"], verified.actor, activity["type"], body, node.clock(),
+            max_bytes=node.settings.stored_refusal_bytes, refusal=verified.refusal,
+        )
+        return f"refused: {verified.refusal}"
     if not handlers.may_have_effect(node.urls, activity):
         # Nothing can change: recorded (dedupe) with the next group commit, no unit of its own.
         await inbox_repo.append_inbox_activity(

@@ -271,18 +271,7 @@ async def test_refusal_is_logged_once(make_fetcher, caplog: pytest.LogCaptureFix
 # --- redirects -------------------------------------------------------------------------------
 
 
-async def test_redirect_to_forbidden_address_is_refused_at_that_hop(serve, tripwire, make_fetcher) -> None:
-    wire = await tripwire("127.0.0.1")
-
-    async def bounce(_request: web.Request) -> web.Response:
-        raise web.HTTPFound(wire.url("/secret"))
-
-    public = await serve({"/start": bounce}, host="127.0.0.2")
-    fetcher = make_fetcher(allow_private=False, is_allowed=only_127_0_0_2)
-    with pytest.raises(ForbiddenAddressError):
-        await fetcher.fetch_object(public.url("/start"))
-    assert public.paths == ["/start"]
-    assert wire.connections == 0
+# A redirect to a forbidden address: tests/security/test_fetching_cases.py (attack case 36).
 
 
 async def test_redirect_loop_is_refused(serve, make_fetcher) -> None:

@@ -75,12 +75,24 @@ async def test_a_voters_latest_ballot_is_the_one_that_counts(
     assert [row.seq for row in await ballot_repo.list_ballots(db.reader, proposal)] == [0, 1, 2]
 
 
+async def test_a_vote_note_id_is_unique_per_voter_not_per_proposal(db: Database, proposal: int) -> None:
+    note = "https://social.example/users/ana#votes/1"
+    await append(db, leaf(proposal, 0, BOB, "blue", note), leaf(proposal, 1, ANA, "green", note))
+    found = await ballot_repo.get_ballot_by_activity(db.reader, proposal, ANA, note)
+    assert found == leaf(proposal, 1, ANA, "green", note)
+    with pytest.raises(sqlite3.IntegrityError):
+        await append(db, leaf(proposal, 2, ANA, "red", note))
+    assert await ballot_repo.count_ballots(db.reader, proposal) == 2
+
+
 async def test_a_leaf_is_found_by_its_vote_note_or_its_hash(db: Database, proposal: int) -> None:
     note = "https://social.example/notes/7"
     await append(db, leaf(proposal, 0, BOB, "blue"), leaf(proposal, 1, ANA, "green", note))
-    found = await ballot_repo.get_ballot_by_activity(db.reader, proposal, note)
+    found = await ballot_repo.get_ballot_by_activity(db.reader, proposal, ANA, note)
     assert found == leaf(proposal, 1, ANA, "green", note)
-    assert await ballot_repo.get_ballot_by_activity(db.reader, proposal, f"{note}0") is None
+    assert await ballot_repo.get_ballot_by_activity(db.reader, proposal, ANA, f"{note}0") is None
+    # A Note id is the voter's own: the same id from another voter is not this leaf.
+    assert await ballot_repo.get_ballot_by_activity(db.reader, proposal, BOB, note) is None
     found = await ballot_repo.get_ballot_by_leaf_hash(db.reader, proposal, "01" * 32)
     assert found is not None and found.seq == 1
     # Hashes are stored lower-case; a hash given in capitals finds its leaf too.
