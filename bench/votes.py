@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from inbox import DELIVERED, KEYS, actor_server, cached_keys, cpu_seconds, free_port, post_all  # noqa: E402
+from inbox import DELIVERED, KEYS, actor_server, cached_keys, cpu_seconds, free_port  # noqa: E402
+from lean_http import post_all  # noqa: E402
 
 from fedassembly.app import accounts  # noqa: E402
 from fedassembly.app.clock import iso, now_iso  # noqa: E402
