@@ -117,6 +117,21 @@ def replies_follow_ballots(db: sqlite3.Connection) -> None:
     assert set(replies.values()) <= created
 
 
+def poll_updates_follow_ballots(db: sqlite3.Connection, base: str) -> None:
+    """No count update is lost: each proposal's last Update(Question) is no older than its last ballot."""
+    last_update: dict[str, str] = {}
+    for published_at, body in db.execute(
+        "SELECT published_at, body FROM outbox_activities WHERE type = 'Update' ORDER BY seq"
+    ):
+        obj = json.loads(body)["object"]
+        if isinstance(obj, dict) and obj.get("type") == "Question":
+            last_update[obj["id"]] = published_at
+    latest = db.execute("SELECT proposal_id, MAX(received_at) FROM ballots GROUP BY proposal_id")
+    for proposal_id, received_at in latest:
+        url = f"{base}/proposals/{proposal_id}"
+        assert last_update.get(url, "") >= received_at, (url, last_update.get(url), received_at)
+
+
 def delegations_as_acknowledged(db: sqlite3.Connection, ledger: Ledger) -> None:
     """Each member's global delegation is the last acknowledged one, or one sent after it unanswered."""
     stored = {delegator: delegate for delegator, delegate in
