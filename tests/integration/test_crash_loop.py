@@ -184,6 +184,7 @@ async def test_sigkill_loop_loses_nothing_doubles_nothing_and_closes_once(tmp_pa
     ledger = load.ledger
     print(f"restart time (start to first 200 on /healthz) over {len(startups)} starts: {spread(startups)}")
     print(f"acknowledged: {sum(v.acked_at is not None for v in ledger.votes)} remote votes, "
+          f"{len(ledger.notes)} Notes without effect, "
           f"{sum(b.status == 201 for b in ledger.ballots)} API ballots "
           f"({sum(b.status is None for b in ledger.ballots)} unanswered), "
           f"{sum(d.acked for d in ledger.delegations)} delegations; "

@@ -66,6 +66,8 @@ def votes_counted_once(db: sqlite3.Connection, ledger: Ledger, closing: int, clo
         elif vote.first_sent > closes_at:
             assert refusals == 1, f"{vote.note_id} sent after the close but counted"
     assert set(leaves) | set(refused) <= {vote.note_id for vote in ledger.votes}
+    missing = [note for note in ledger.notes if note not in recorded]
+    assert not missing, f"activities without effect acknowledged but not recorded: {missing[:3]}"
 
 
 def api_ballots_counted_once(db: sqlite3.Connection, ledger: Ledger, closing: int, closes_at: float) -> None:

@@ -1,11 +1,13 @@
 """A loopback load generator for crash tests, and its ledger of what the node acknowledged.
 
-Remote members post signed vote Creates; local people post API ballots and delegation PUTs with
-their bearer tokens. Each request is classified by what the client can know: *acknowledged* (the
-answer came), *not sent* (the connection was refused: the node was down, nothing reached it), or
-*maybe* (sent, no answer: the node may have died before or after committing it).
+Remote members post signed vote Creates (and now and then a public Note, which changes nothing
+and takes the inbox's cheaper path: recorded with the next group commit); local people post API
+ballots and delegation PUTs with their bearer tokens. Each request is classified by what the
+client can know: *acknowledged* (the answer came), *not sent* (no connection was made: the node
+was down, nothing reached it), or *maybe* (sent, no answer: the node may have died before or
+after committing it).
 
-Remote votes are retried with the same activity id until acknowledged, as a real server retries a
+Remote activities are retried with the same activity id until acknowledged, as a real server retries a
 delivery; a node that applied the first attempt answers the retry as a duplicate. Each member's
 votes belong to one worker, so the worker knows the member's current option and always votes for
 another one: every accepted vote makes a leaf. API ballots and delegations are not retried (a
@@ -27,6 +29,7 @@ import aiohttp
 from .remote import RemoteActor, signed_headers
 
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 RETRY_SECONDS = 0.05
 
 
@@ -68,6 +71,7 @@ class DelegationPut:
 @dataclass
 class Ledger:
     votes: list[RemoteVote] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # activity ids of answered Notes without effect
     ballots: list[ApiBallot] = field(default_factory=list)
     delegations: list[DelegationPut] = field(default_factory=list)
     unexpected: list[str] = field(default_factory=list)  # answers no client should ever get
@@ -147,38 +151,63 @@ class LoadGenerator:
     ) -> None:
         while not stop.is_set():
             voter = rng.choice(voters)
-            proposal_id = rng.choice(sorted(self.scenario.proposals))
-            current = self._current.get((voter.id, proposal_id))
-            option = rng.choice([o for o in self.scenario.proposals[proposal_id] if o != current])
-            vote = RemoteVote(f"{voter.id}/votes/{uuid.uuid4().hex}",
-                              f"{voter.id}/activities/{uuid.uuid4().hex}", proposal_id, voter.id, option)
-            self.ledger.votes.append(vote)
-            await self._post_vote(session, voter, vote)
-            self._current[(voter.id, proposal_id)] = option
+            if rng.random() < 0.2:
+                await self._post_note(session, voter)
+            else:
+                await self._vote_once(session, voter, rng)
             await asyncio.sleep(rng.uniform(0.5, 1.5) * self._pause)
 
-    async def _post_vote(self, session: aiohttp.ClientSession, voter: RemoteActor, vote: RemoteVote) -> None:
-        """POST the vote, signed by its voter, until the node answers (same activity id each time)."""
+    async def _vote_once(
+        self, session: aiohttp.ClientSession, voter: RemoteActor, rng: random.Random
+    ) -> None:
+        """A vote for another option than the voter's current one, POSTed until answered."""
+        proposal_id = rng.choice(sorted(self.scenario.proposals))
+        current = self._current.get((voter.id, proposal_id))
+        option = rng.choice([o for o in self.scenario.proposals[proposal_id] if o != current])
+        vote = RemoteVote(f"{voter.id}/votes/{uuid.uuid4().hex}", f"{voter.id}/activities/{uuid.uuid4().hex}",
+                          proposal_id, voter.id, option)
+        self.ledger.votes.append(vote)
         group = self.scenario.group
-        proposal = f"{self.scenario.base}/proposals/{vote.proposal_id}"
-        body = json.dumps({
+        activity = {
             "@context": AS_CONTEXT, "id": vote.activity_id, "type": "Create", "actor": voter.id, "to": group,
-            "object": {"id": vote.note_id, "type": "Note", "name": vote.option, "attributedTo": voter.id,
-                       "inReplyTo": proposal, "to": group},
-        }).encode()
-        inbox = f"{group}/inbox"
-        headers = signed_headers(voter, inbox, body)
+            "object": {"id": vote.note_id, "type": "Note", "name": option, "attributedTo": voter.id,
+                       "inReplyTo": f"{self.scenario.base}/proposals/{proposal_id}", "to": group},
+        }
+        vote.first_sent, vote.acked_at = await self._post_until_answered(session, voter, activity)
+        self._current[(voter.id, proposal_id)] = option
+
+    async def _post_note(self, session: aiohttp.ClientSession, voter: RemoteActor) -> None:
+        """A public Note that changes nothing here: recorded for dedupe with the next group commit."""
+        note_id = f"{voter.id}/notes/{uuid.uuid4().hex}"
+        activity = {
+            "@context": AS_CONTEXT, "id": f"{note_id}/activity", "type": "Create", "actor": voter.id,
+            "to": [PUBLIC], "object": {"id": note_id, "type": "Note", "attributedTo": voter.id,
+                                       "content": "<p>Market on Saturday</p>", "to": [PUBLIC]},
+        }
+        _, acked_at = await self._post_until_answered(session, voter, activity)
+        if acked_at is not None:
+            self.ledger.notes.append(activity["id"])
+
+    async def _post_until_answered(
+        self, session: aiohttp.ClientSession, actor: RemoteActor, activity: dict[str, Any]
+    ) -> tuple[float | None, float | None]:
+        """POST ``activity`` signed by ``actor`` until the node answers, with the same id each time, as
+        a real server retries a delivery; (when an attempt first may have reached the node, when
+        the 202 came)."""
+        body = json.dumps(activity).encode()
+        inbox = f"{self.scenario.group}/inbox"
+        headers = signed_headers(actor, inbox, body)
+        first_sent = None
         while True:
             started = time.time()
             status, text, reached = await _request(session, "POST", inbox, data=body, headers=headers)
-            if reached and vote.first_sent is None:
-                vote.first_sent = started
+            if reached and first_sent is None:
+                first_sent = started
             if status == 202:
-                vote.acked_at = time.time()
-                return
+                return first_sent, time.time()
             if status is not None:
-                self.ledger.unexpected.append(f"vote {vote.activity_id}: {status} {text[:200]}")
-                return
+                self.ledger.unexpected.append(f"{activity['id']}: {status} {text[:200]}")
+                return first_sent, None
             await asyncio.sleep(RETRY_SECONDS)
 
     async def _api(
