@@ -74,7 +74,7 @@ def api_ballots_counted_once(db: sqlite3.Connection, ledger: Ledger, closing: in
     """Each acknowledged API ballot is exactly one leaf, with what was sent; per member and
     proposal there are no fewer leaves than acknowledged ballots and no more than those plus the
     unanswered ones; a ballot is refused (409) only once the proposal has closed."""
-    rows = Counter()
+    rows: Counter[tuple[int, str]] = Counter()
     content: dict[tuple[int, str], tuple[str, Any]] = {}
     per_voter: Counter[tuple[int, str]] = Counter()
     for proposal_id, voter, ballot, leaf_hash in db.execute(
@@ -209,7 +209,7 @@ def receivers_applied_close_once(servers: list[RemoteServer], base: str, closing
 def receipts_once(db: sqlite3.Connection, servers: list[RemoteServer], base: str) -> None:
     """After dedupe, each voter got exactly one receipt per proposal it has a fediverse leaf on,
     and exactly one refusal per proposal that refused it; nobody else got one."""
-    expected = Counter()
+    expected: Counter[tuple[str, str, str | None]] = Counter()
     voted = db.execute("SELECT DISTINCT proposal_id, voter FROM ballots WHERE source = 'activitypub'")
     for p, voter in voted:
         expected[(f"{base}/proposals/{p}", voter, None)] = 1

@@ -168,7 +168,7 @@ class LoadGenerator:
                           proposal_id, voter.id, option)
         self.ledger.votes.append(vote)
         group = self.scenario.group
-        activity = {
+        activity: dict[str, Any] = {
             "@context": AS_CONTEXT, "id": vote.activity_id, "type": "Create", "actor": voter.id, "to": group,
             "object": {"id": vote.note_id, "type": "Note", "name": option, "attributedTo": voter.id,
                        "inReplyTo": f"{self.scenario.base}/proposals/{proposal_id}", "to": group},
@@ -179,7 +179,7 @@ class LoadGenerator:
     async def _post_note(self, session: aiohttp.ClientSession, voter: RemoteActor) -> None:
         """A public Note that changes nothing here: recorded for dedupe with the next group commit."""
         note_id = f"{voter.id}/notes/{uuid.uuid4().hex}"
-        activity = {
+        activity: dict[str, Any] = {
             "@context": AS_CONTEXT, "id": f"{note_id}/activity", "type": "Create", "actor": voter.id,
             "to": [PUBLIC], "object": {"id": note_id, "type": "Note", "attributedTo": voter.id,
                                        "content": "<p>Market on Saturday</p>", "to": [PUBLIC]},
