@@ -33,6 +33,7 @@ import contextlib
 import itertools
 import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -108,7 +109,8 @@ def vote_events(args: argparse.Namespace, base: str, remote_base: str, pems: lis
 
 
 def api_events(args: argparse.Namespace, host: str, tokens: list[str]) -> list[Event]:
-    """Each API user's request every second: ballot, ballot, read, ballot, delegation, ..."""
+    """Each API user's request every second: six ballots, two reads of the proposal and two
+    delegation PUTs in ten, each user at its own offset."""
     events = []
     for user, token in enumerate(tokens):
         headers = {"host": host, "authorization": f"Bearer {token}", "content-type": "application/json"}
@@ -170,6 +172,7 @@ async def prepare(database: Path, port: int, args: argparse.Namespace, remote_ba
 
 
 def rss_mb(pid: int) -> float:
+    """The resident memory of a process, in MB (Linux ``/proc``)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
@@ -177,6 +180,7 @@ def rss_mb(pid: int) -> float:
 
 
 async def sample_rss(pid: int, samples: list[tuple[float, float]], start: float, stop: asyncio.Event) -> None:
+    """Every five seconds until ``stop``: (seconds since ``start``, RSS in MB) of ``pid``."""
     while not stop.is_set():
         samples.append((time.monotonic() - start, rss_mb(pid)))
         with contextlib.suppress(TimeoutError):
@@ -277,7 +281,10 @@ async def soak(args: argparse.Namespace, pems: list[str], remote_port: int, node
         receivers.close()
     print(f"soak: {run.seconds / 60:.1f} min open-loop, {len(events):,} requests scheduled, "
           f"{client.opened} connections opened")
-    return report(run, stats, database)
+    try:
+        return report(run, stats, database)
+    finally:
+        shutil.rmtree(folder)  # a ten-minute run leaves hundreds of megabytes
 
 
 def report(run: Run, stats: Stats, database: Path) -> int:
@@ -324,6 +331,8 @@ def main() -> int:
     parser.add_argument("--api-users", type=int, default=50, help="API users, one request a second each")
     parser.add_argument("--followers", type=int, default=2000, help="followers, one host each")
     args = parser.parse_args()
+    if args.minutes > 50:  # the receiver accepts a signature for an hour; ours are made before the run
+        parser.error("--minutes: at most 50 (votes are signed before the run starts)")
     pems = cached_keys(KEYS)
     remote_port, node_port = free_port(), free_port()
     began = time.perf_counter()
