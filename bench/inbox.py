@@ -29,13 +29,15 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import web
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from lean_http import post_all  # noqa: E402
 
 from federation.keys import generate_rsa_private_pem, load_private_key, public_pem_of  # noqa: E402
 from federation.signatures import sign_request  # noqa: E402
@@ -151,48 +153,6 @@ def signed_requests(
         )
         requests.append((body, headers))
     return requests
-
-
-async def post_all(inbox: str, requests: list[tuple[bytes, dict[str, str]]], connections: int) -> list[int]:
-    """POST every request over ``connections`` keep-alive HTTP/1.1 connections; the statuses.
-
-    A lean client, like the raw receiver of bench/delivery.py: each request is written as
-    prepared bytes and only the status line and Content-Length of the answer are read. aiohttp's
-    client cost a quarter of a core here, taken from the node it shares the machine with.
-    """
-    target = urlsplit(inbox)
-    statuses: list[int] = []
-    pending = iter([_raw_request(target.path, body, headers) for body, headers in requests])
-
-    async def connection() -> None:
-        reader, writer = await asyncio.open_connection(target.hostname, target.port)
-        try:
-            for raw in pending:
-                writer.write(raw)
-                statuses.append(await _read_response(reader))
-        finally:
-            writer.close()
-
-    await asyncio.gather(*(connection() for _ in range(connections)))
-    return statuses
-
-
-def _raw_request(path: str, body: bytes, headers: dict[str, str]) -> bytes:
-    lines = [f"POST {path} HTTP/1.1", *(f"{name}: {value}" for name, value in headers.items())]
-    lines.append(f"content-length: {len(body)}")
-    return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
-
-
-async def _read_response(reader: asyncio.StreamReader) -> int:
-    head = await reader.readuntil(b"\r\n\r\n")
-    status = int(head[9:12])
-    length = 0
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            length = int(value)
-    await reader.readexactly(length)
-    return status
 
 
 async def main() -> None:

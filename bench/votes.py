@@ -39,7 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from inbox import DELIVERED, KEYS, actor_server, cached_keys, cpu_seconds, free_port, post_all  # noqa: E402
+from inbox import DELIVERED, KEYS, actor_server, cached_keys, cpu_seconds, free_port  # noqa: E402
+from lean_http import post_all  # noqa: E402
 
 from fedassembly.app import accounts  # noqa: E402
 from fedassembly.app.clock import iso, now_iso  # noqa: E402
@@ -48,7 +49,7 @@ from fedassembly.cli import run_event_loop, settle_garbage_collector  # noqa: E4
 from fedassembly.governance import ballot_log  # noqa: E402
 from fedassembly.main import open_node  # noqa: E402
 from fedassembly.settings import Settings  # noqa: E402
-from federation.keys import load_private_key  # noqa: E402
+from federation.keys import PrivateKey, load_private_key  # noqa: E402
 from federation.signatures import sign_request  # noqa: E402
 from storage import actors as actor_repo  # noqa: E402
 from storage import ballots as ballot_repo  # noqa: E402
@@ -90,21 +91,23 @@ def comments(inbox: str, remote_base: str, keys: list, actors: int) -> list[tupl
     return out
 
 
+def vote(inbox: str, group_url: str, actor_id: str, key: PrivateKey, proposal: str,
+         option: str) -> tuple[bytes, dict[str, str]]:
+    """One Mastodon-shaped poll vote (a Create of a Note naming the option), signed."""
+    vote_id = f"{actor_id}#votes/{uuid.uuid4().hex}"
+    return sign(inbox, {
+        "@context": "https://www.w3.org/ns/activitystreams", "id": f"{vote_id}/activity",
+        "type": "Create", "actor": actor_id, "to": group_url,
+        "object": {"id": vote_id, "type": "Note", "name": option, "attributedTo": actor_id,
+                   "inReplyTo": proposal, "to": group_url},
+    }, actor_id, key)
+
+
 def votes(inbox: str, group_url: str, remote_base: str, keys: list, actors: int,
           proposals: list[str]) -> list[tuple[bytes, dict[str, str]]]:
     """A Mastodon-shaped vote by every actor on every proposal, interleaved."""
-    out = []
-    for proposal in proposals:
-        for i in range(actors):
-            actor_id = f"{remote_base}/users/u{i}"
-            vote_id = f"{actor_id}#votes/{uuid.uuid4().hex}"
-            out.append(sign(inbox, {
-                "@context": "https://www.w3.org/ns/activitystreams", "id": f"{vote_id}/activity",
-                "type": "Create", "actor": actor_id, "to": group_url,
-                "object": {"id": vote_id, "type": "Note", "name": OPTIONS[i % 3], "attributedTo": actor_id,
-                           "inReplyTo": proposal, "to": group_url},
-            }, actor_id, keys[i % len(keys)]))
-    return out
+    return [vote(inbox, group_url, f"{remote_base}/users/u{i}", keys[i % len(keys)], proposal, OPTIONS[i % 3])
+            for proposal in proposals for i in range(actors)]
 
 
 def children_of(pid: int) -> list[int]:

@@ -3,32 +3,90 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiohttp
 
+START_TIMEOUT_SECONDS = 15.0
 
-async def start_serving(config: Path, base: str, log: Path | None = None) -> subprocess.Popen[bytes]:
-    """Start ``fedassembly serve --config`` and return once it answers /healthz (its output to ``log``)."""
-    output = log.open("ab") if log is not None else subprocess.DEVNULL
-    process = subprocess.Popen(
-        [sys.executable, "-m", "fedassembly", "serve", "--config", str(config)],
-        stdout=output,
-        stderr=subprocess.STDOUT,
-    )
-    deadline = time.monotonic() + 15
-    async with aiohttp.ClientSession() as session:
-        while time.monotonic() < deadline:
+
+@dataclass
+class Served:
+    """A running ``fedassembly serve`` and how long it took from its start to answering /healthz."""
+
+    process: subprocess.Popen[bytes]
+    startup_seconds: float
+
+
+async def serve(config: Path, base: str, log: Path | None = None) -> Served:
+    """Start ``fedassembly serve --config`` and return once it answers 200 on /healthz (output to ``log``)."""
+    command = [sys.executable, "-m", "fedassembly", "serve", "--config", str(config)]
+    started = time.monotonic()
+    if log is None:
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    else:
+        with log.open("ab") as output:  # the child keeps its own descriptor
+            process = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    timeout = aiohttp.ClientTimeout(total=2)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        while time.monotonic() < started + START_TIMEOUT_SECONDS and process.poll() is None:
             try:
                 async with session.get(f"{base}/healthz") as response:
                     if response.status == 200:
-                        return process
-            except aiohttp.ClientError:
+                        return Served(process, time.monotonic() - started)
+            except (aiohttp.ClientError, TimeoutError):
                 pass
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.02)
     process.kill()
-    tail = log.read_text()[-2000:] if log is not None else ""
-    raise AssertionError(f"the node did not start\n{tail}")
+    process.wait()
+    tail = log.read_text(errors="replace")[-3000:] if log is not None else ""
+    raise AssertionError(f"the node did not start (exit code {process.returncode})\n{tail}")
+
+
+async def start_serving(config: Path, base: str, log: Path | None = None) -> subprocess.Popen[bytes]:
+    """Start ``fedassembly serve --config`` and return once it answers /healthz (its output to ``log``)."""
+    return (await serve(config, base, log)).process
+
+
+def children_of(pid: int) -> list[int]:
+    """The processes ``pid`` started and that still run (Linux ``/proc``)."""
+    found: list[int] = []
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            found.extend(int(child) for child in (task / "children").read_text().split())
+    except OSError:  # the process is gone
+        pass
+    return found
+
+
+def kill_hard(process: subprocess.Popen[bytes]) -> list[int]:
+    """SIGKILL the node, as a power cut would; the children it left (its sender process)."""
+    children = children_of(process.pid)
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=10)
+    return children
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM the node and wait for its orderly stop (SIGKILL after 15 s)."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def is_running(pid: int) -> bool:
+    """Whether ``pid`` is a live process (a zombie waiting to be reaped counts as ended)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 import uuid
@@ -13,7 +14,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from federation.keys import generate_rsa_private_pem, load_private_key, public_pem_of
+from federation.keys import PrivateKey, generate_rsa_private_pem, load_private_key, public_pem_of
 from federation.signatures import sign_request
 
 from .nodes import free_port
@@ -33,6 +34,11 @@ class RemoteActor:
     id: str
     name: str
     private_pem: str
+
+    @functools.cached_property
+    def private_key(self) -> PrivateKey:
+        """The loaded key (loading an RSA PEM costs more than signing with it)."""
+        return load_private_key(self.private_pem)
 
     @property
     def key_id(self) -> str:
@@ -135,6 +141,14 @@ class RemoteServer:
             self.accepted.append(activity)
         return web.Response(status=self.inbox_status)
 
+    def applied(self) -> dict[str, dict[str, Any]]:
+        """What this server applied, as a real one does: each accepted activity id once, the first
+        arrival (redeliveries of an id are dropped by its dedupe)."""
+        first: dict[str, dict[str, Any]] = {}
+        for activity in self.accepted:
+            first.setdefault(str(activity.get("id")), activity)
+        return first
+
     def inboxes_of(self, activity_id: str) -> list[str]:
         """The inbox paths an activity was POSTed to."""
         return [path for path, received_id in self.inbox_paths if received_id == activity_id]
@@ -168,7 +182,7 @@ def signed_headers(actor: RemoteActor, url: str, body: bytes, now: float | None 
             headers=headers,
             body=body,
             key_id=actor.key_id,
-            private_key=load_private_key(actor.private_pem),
+            private_key=actor.private_key,
             now=now,
         )
     )
