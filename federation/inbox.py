@@ -1,7 +1,8 @@
 """Inbox verification: the cheapest check first, nothing processed before the signer is known.
 
 Order (each step refuses with one status and one log line, never a 500):
-size (413, before the body is read whole) → JSON (400) → shape: string ``id``, ``type``,
+size (413, before the body is read whole) → JSON (400; UTF-8 text with no lone surrogate, see
+``federation.strict_json``) → shape: string ``id``, ``type``,
 ``actor`` (400) → JSON-LD restructuring keywords (400) → blocked domain (403) → signature
 present and parseable (401) → key resolved from its origin, verified, refetched once on failure
 (401) → the key's owner is the activity's actor (401). Only then does the caller dedupe and run
@@ -10,7 +11,6 @@ a handler (fedify CVE-2025-54888: never process before the owner check).
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -23,6 +23,7 @@ from federation.addresses import host_of, is_blocked
 from federation.keys import PublicKey as CryptoPublicKey
 from federation.signature_common import SignatureError
 from federation.signatures import signature_key_id, verify_request
+from federation.strict_json import BadText, loads
 
 __all__ = [
     "InboxError",
@@ -98,7 +99,9 @@ def _has_forbidden_keyword(value: object) -> bool:
 def parse_activity(body: bytes) -> dict[str, Any]:
     """The activity in ``body``: a JSON object with string id, type and actor, else InboxError 400."""
     try:
-        activity = json.loads(body)
+        activity = loads(body)
+    except BadText as error:
+        raise InboxError(400, f"body is not JSON text we accept: {error}") from error
     except (ValueError, RecursionError) as error:
         raise InboxError(400, f"body is not JSON: {str(error)[:80]}") from error
     if not isinstance(activity, dict):
