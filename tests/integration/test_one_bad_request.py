@@ -138,3 +138,29 @@ async def test_hostile_text_in_an_api_body_is_refused_and_never_stored(nodes, re
             assert response.status == 201, await response.text()
     leaves = await ballot_repo.list_ballots(running.node.db.reader, proposal)
     assert [leaf.ballot for leaf in leaves] == [{"choice": "ñandú 🎨"}] * 2
+
+
+ODD_IDS = ["9" * 19, str(2**63), str(2**64), "9" * 30, "9" * 5000, "٣", "¹", "-1", "1e3", "0x1", "1.0"]
+
+
+async def test_every_route_with_a_numeric_id_answers_404_for_ids_that_cannot_be_ours(
+    nodes, remote: RemoteServer
+) -> None:
+    running = await nodes("a")
+    _group_url, proposal, token = await assembly(running, [])
+    numeric = [
+        (route.method, resource.get_info()["formatter"])
+        for resource in running.runner.app.router.resources()
+        for route in resource
+        if "(?P<id>[0-9]+)" in str(resource.get_info().get("pattern", ""))
+    ]
+    assert len(numeric) >= 8, numeric  # the proposal API, the Question, receipts, decision, ballots
+    leaf = "0" * 64
+    for method, formatter in numeric:
+        for odd in ODD_IDS:
+            path = formatter.format(id=odd, leaf=leaf)
+            status, body = await running.api(method, path, token, data=b"{}")
+            assert status == 404, (method, path[:80], status, body)
+        # The real id reaches the handler (whatever it then answers).
+        status, _ = await running.api(method, formatter.format(id=proposal, leaf=leaf), token, data=b"{}")
+        assert status != 404 or formatter.endswith(("receipt", "decision", "{leaf}")), (method, formatter)
