@@ -31,6 +31,7 @@ from fedassembly.settings import Settings
 from fedassembly.web import actors, api, decisions, discovery, members, proposals
 from fedassembly.web import inbox as inbox_routes
 from fedassembly.web.common import NODE
+from fedassembly.web.server_log import quiet_malformed_requests
 from federation.fetch import FetchPolicy, SafeFetcher
 from federation.inbox import InboxVerifier
 from federation.rate_limit import HostLimiter
@@ -104,6 +105,7 @@ def build_app(
     # The inbox enforces its own limit while streaming; this caps every other body.
     app = web.Application(middlewares=[api.api_errors], client_max_size=settings.max_body_bytes)
     add_routes(app)
+    app.on_startup.append(quiet_malformed_requests)
     app.cleanup_ctx.append(_services(settings, sender_process, clock))
     return app
 

@@ -1,7 +1,8 @@
 """Inbox verification: the cheapest check first, nothing processed before the signer is known.
 
 Order (each step refuses with one status and one log line, never a 500):
-size (413, before the body is read whole) → JSON (400) → shape: string ``id``, ``type``,
+size (413, before the body is read whole) → JSON (400; UTF-8 text with no lone surrogate, see
+``federation.strict_json``) → shape: string ``id``, ``type``,
 ``actor`` (400) → JSON-LD restructuring keywords (400) → blocked domain (403) → signature
 present and parseable (401) → keyId on the actor's host (401) → admission, the caller's limit
 (429 with Retry-After; the limit logs a flood, not each refusal) → key resolved from its origin,
@@ -21,7 +22,6 @@ for the caller to record (without effect) and answer 202.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Callable
@@ -34,6 +34,7 @@ from federation.addresses import host_of, is_blocked, is_on_origin_of
 from federation.keys import PublicKey as CryptoPublicKey
 from federation.signature_common import SignatureError
 from federation.signatures import signature_key_id, verify_request
+from federation.strict_json import BadText, loads
 
 __all__ = [
     "Admission",
@@ -126,7 +127,9 @@ def _has_forbidden_keyword(value: object) -> bool:
 def parse_activity(body: bytes) -> dict[str, Any]:
     """The activity in ``body``: a JSON object with string id, type and actor, else InboxError 400."""
     try:
-        activity = json.loads(body)
+        activity = loads(body)
+    except BadText as error:
+        raise InboxError(400, f"body is not JSON text we accept: {error}") from error
     except (ValueError, RecursionError) as error:
         raise InboxError(400, f"body is not JSON: {str(error)[:80]}") from error
     if not isinstance(activity, dict):

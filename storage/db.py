@@ -5,9 +5,18 @@ fsyncs a second, far below what the inbox must acknowledge. So every write is a 
 coroutine body run inside its own ``SAVEPOINT`` on the single writer connection. Units queue on
 one FIFO lock; the first unit of a batch opens ``BEGIN IMMEDIATE`` and schedules a commit task,
 which queues on the same lock behind every unit already waiting. When the commit task gets the
-lock it commits them all with one fsync and wakes them. A unit that raises rolls back only its
-own savepoint; the others still commit. A unit returns only after its commit is durable, so a
-2xx answered after ``async with db.transaction()`` acknowledges durable data.
+lock it commits them all with one fsync and wakes them. A unit returns only after its commit is
+durable, so a 2xx answered after ``async with db.transaction()`` acknowledges durable data.
+
+One bad unit never harms another. Whatever a unit raises (a constraint, an encoding error at
+bind time, any exception, even one that is not an ``Exception``) rolls back its own savepoint
+alone and reaches its own caller; the drain goes on with the next unit. Nothing a unit did may
+fail later, at COMMIT, where it would take the batch with it: foreign keys are immediate (the
+migrations declare none deferrable, a test holds them to it), and a unit that defers them with
+``PRAGMA defer_foreign_keys`` is checked (``foreign_key_check``) before its savepoint is released.
+Appended rows that fail are retried one by one, so only their own callers learn it. Only what
+SQLite rolls back whole (a full disk, an I/O error, a ROLLBACK conflict clause) fails every unit
+of the batch; the writer then begins a new batch for the units still queued.
 
 A unit given as a function (``run``) rather than a ``with`` body is better still on a busy node:
 one drain task applies every queued function back to back, each in its savepoint, without
@@ -28,7 +37,8 @@ IMMEDIATE`` (on a CLI process writing beside the node, up to ``busy_timeout``) a
 (the fsync) — run on the writer's own thread, so they never stall the loop.
 
 Reads use a separate connection on its own thread (aiosqlite; WAL lets it read while the writer
-writes), so readers never wait for a batch and a large page never blocks the loop.
+writes), so readers never wait for a batch and a large page never blocks the loop. Both
+connections are made in ``storage.connection``.
 """
 
 from __future__ import annotations
@@ -37,7 +47,7 @@ import asyncio
 import logging
 import sqlite3
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -46,71 +56,34 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+# The connections live in storage.connection; repositories keep importing them from here.
+from storage.connection import (
+    Connection,
+    Row,
+    WriterConnection,
+    configure_reader,
+    connect_writer,
+    fetchall,
+    fetchone,
+)
+
+__all__ = [
+    "Connection", "Database", "Row", "StorageError", "Unit", "WriterConnection", "fetchall", "fetchone",
+]
+
 log = logging.getLogger("storage.db")
 
-Row = sqlite3.Row
 T = TypeVar("T")
-
-_PRAGMAS = (
-    "PRAGMA journal_mode=WAL",
-    "PRAGMA synchronous=FULL",
-    "PRAGMA foreign_keys=ON",
-    # CLI commands write to the same file while the node runs: wait for the lock, don't fail.
-    "PRAGMA busy_timeout=10000",
-)
 
 
 class StorageError(Exception):
     """A storage operation failed."""
 
 
-class WriterConnection:
-    """The writer's connection inside a unit: the reader's async interface, run inline.
-
-    Repositories take either connection; with this one their statements execute at once on the
-    loop (see the module's theory of operation) and the ``await`` costs nothing.
-    """
-
-    __slots__ = ("_conn",)
-
-    def __init__(self, conn: sqlite3.Connection):
-        self._conn = conn
-
-    async def execute(self, sql: str, params: Iterable[Any] = ()) -> sqlite3.Cursor:
-        return self._conn.execute(sql, tuple(params))
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
-        # Rows are sequences (sqlite3 binds by index), which also satisfies aiosqlite's
-        # Iterable[Iterable[Any]]: a repository's call type-checks against either connection.
-        return self._conn.executemany(sql, rows)
-
-    async def execute_fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-        return self._conn.execute(sql, tuple(params)).fetchall()
-
-
-Connection = aiosqlite.Connection | WriterConnection
-"""What repositories take: the reader (committed data) or the writer inside a unit."""
-
-
-async def _configure(conn: aiosqlite.Connection) -> None:
-    conn.row_factory = Row
-    for pragma in _PRAGMAS:
-        await conn.execute(pragma)
-
-
-def _connect_writer(path: Path) -> sqlite3.Connection:
-    # Used inline on the loop and, for BEGIN/COMMIT, on the writer's thread: never concurrently,
-    # since both happen under the writer lock.
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.row_factory = Row
-    for pragma in _PRAGMAS:
-        conn.execute(pragma)
-    return conn
-
-
 # Units never nest (each holds the writer lock), so one savepoint name serves them all and its
 # statements stay prepared in the connection's cache: a name per unit cost two prepares a unit.
 _BEGIN_UNIT, _UNDO_UNIT, _END_UNIT = "SAVEPOINT unit", "ROLLBACK TO unit", "RELEASE unit"
+_DEFERRED_FKS, _IMMEDIATE_FKS = "PRAGMA defer_foreign_keys", "PRAGMA defer_foreign_keys = OFF"
 
 
 @dataclass(slots=True)
@@ -120,16 +93,32 @@ class _Batch:
     task: asyncio.Task[None] | None = None
     # Drained units' futures and results, answered when the commit is durable.
     results: list[tuple[asyncio.Future[Any], Any]] = field(default_factory=list)
+    # Appended rows that could not be written, by their index in ``appends``.
+    failed_appends: dict[int, Exception] = field(default_factory=dict)
+    # Set when SQLite rolled the whole transaction back: nothing of this batch is committed.
+    lost: StorageError | None = None
 
 
 Unit = Callable[["WriterConnection"], Awaitable[T]]
 
 
-def _grouped(appends: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list[tuple[Any, ...]]]]:
-    groups: dict[str, list[tuple[Any, ...]]] = {}
-    for sql, params in appends:
-        groups.setdefault(sql, []).append(params)
-    return list(groups.items())
+def _grouped(appends: list[tuple[str, tuple[Any, ...]]]) -> dict[str, list[int]]:
+    """The indexes of the appended rows, by statement (one ``executemany`` each)."""
+    groups: dict[str, list[int]] = {}
+    for index, (sql, _params) in enumerate(appends):
+        groups.setdefault(sql, []).append(index)
+    return groups
+
+
+def _ends_the_drain(error: BaseException) -> bool:
+    """Whether an error raised inside a unit stops the writer rather than only failing the unit:
+    the process is exiting, or the drain task itself is being cancelled (shutdown)."""
+    if isinstance(error, KeyboardInterrupt | SystemExit):
+        return True
+    if isinstance(error, asyncio.CancelledError):
+        task = asyncio.current_task()
+        return task is not None and task.cancelling() > 0
+    return False
 
 
 class Database:
@@ -145,15 +134,19 @@ class Database:
         self._batch: _Batch | None = None
         self._queued: deque[tuple[Unit[Any], asyncio.Future[Any]]] = deque()
         self._drainer: asyncio.Task[None] | None = None
+        # Whether any statement on the writer ever named defer_foreign_keys: until one does, no
+        # unit can have deferred a foreign key, and units end without asking SQLite.
+        self._may_defer = False
+        writer.set_authorizer(self._watch_pragmas)
 
     @classmethod
     async def open(cls, path: Path | str) -> Database:
         """Open (creating its folder) and configure the database file at ``path``."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await asyncio.to_thread(_connect_writer, path)
+        writer = await asyncio.to_thread(connect_writer, path)
         reader = await aiosqlite.connect(path, isolation_level=None)
-        await _configure(reader)
+        await configure_reader(reader)
         return cls(path, writer, reader)
 
     async def close(self) -> None:
@@ -179,13 +172,21 @@ class Database:
         return self._batch
 
     async def append(self, sql: str, params: tuple[Any, ...]) -> None:
-        """Write one independent row with the next group commit; return once it is durable."""
+        """Write one independent row with the next group commit; return once it is durable.
+
+        A row that cannot be written (a constraint, text SQLite cannot encode) raises
+        StorageError here, to its own caller only.
+        """
         batch = self._batch
         if batch is None:
             async with self._lock:
                 batch = await self._open_batch()
+        index = len(batch.appends)
         batch.appends.append((sql, params))  # no await since the check: the batch is still open
         await asyncio.shield(batch.done)
+        failure = batch.failed_appends.get(index) if batch.failed_appends else None
+        if failure is not None:
+            raise StorageError(f"row not written: {failure}") from failure
 
     async def _on_writer_thread(self, what: str, call: Any, *args: Any) -> None:
         """A writer call that may wait (lock, fsync), on the writer's thread instead of the loop."""
@@ -203,11 +204,11 @@ class Database:
             self._raw_writer.execute(_BEGIN_UNIT)
             try:
                 yield self._writer
-            except BaseException:
-                self._undo_unit()
+                self._end_unit()
+            except BaseException as error:
+                self._unit_failed(batch, error)
                 raise
-            self._raw_writer.execute(_END_UNIT)
-        await asyncio.shield(batch.done)
+        await asyncio.shield(batch.done)  # raises when the batch failed to commit or was lost
 
     async def run(self, unit: Unit[T]) -> T:
         """Run ``unit(connection)`` as one atomic unit; return its result once durably committed.
@@ -224,13 +225,14 @@ class Database:
     async def _drain(self) -> None:
         try:
             async with self._lock:
-                batch = await self._open_batch()
                 # The units queued by now. Any that arrive while one of them waits go to the
                 # next batch, as with-body units do once a batch's commit is queued: no batch
                 # grows without end while its fsync waits.
                 for _ in range(len(self._queued)):
                     unit, future = self._queued.popleft()
                     if not future.cancelled():  # a caller gone before its turn: nothing to do
+                        # A new batch when SQLite rolled the last one back under a unit.
+                        batch = self._batch or await self._open_batch()
                         await self._apply(batch, unit, future)
         except BaseException as error:  # BEGIN failed, or the node is shutting down
             while self._queued:
@@ -248,31 +250,98 @@ class Database:
         self._raw_writer.execute(_BEGIN_UNIT)
         try:
             result = await unit(self._writer)
+            self._end_unit()
         except BaseException as error:
-            self._undo_unit()
+            self._unit_failed(batch, error)
             if not future.cancelled():
                 future.set_exception(error if isinstance(error, Exception) else StorageError(repr(error)))
-            if not isinstance(error, Exception):
+            if _ends_the_drain(error):
                 raise
             return
-        self._raw_writer.execute(_END_UNIT)
         batch.results.append((future, result))
+
+    def _watch_pragmas(self, action: int, name: str | None, *_: object) -> int:
+        # The authorizer runs when a statement is prepared (cached ones are not prepared again):
+        # a cost only for new statements, none per unit.
+        if action == sqlite3.SQLITE_PRAGMA and name is not None and name.lower() == "defer_foreign_keys":
+            self._may_defer = True
+        return sqlite3.SQLITE_OK
+
+    def _end_unit(self) -> None:
+        """Release the unit's savepoint, once a unit that deferred foreign keys is found sound.
+
+        A deferred violation would otherwise surface only at COMMIT and fail the whole batch.
+        """
+        writer = self._raw_writer
+        if self._may_defer and writer.execute(_DEFERRED_FKS).fetchone()[0]:
+            writer.execute(_IMMEDIATE_FKS)  # the next unit starts with immediate checks again
+            violation = writer.execute("PRAGMA foreign_key_check").fetchone()
+            if violation is not None:
+                raise sqlite3.IntegrityError(f"FOREIGN KEY constraint failed (deferred): {violation[0]}")
+        writer.execute(_END_UNIT)
+
+    def _unit_failed(self, batch: _Batch, error: BaseException) -> None:
+        """Roll back the failed unit alone; if SQLite already rolled back the whole transaction
+        (or the unit broke its savepoint), the batch is lost and a new one begins."""
+        writer = self._raw_writer
+        try:
+            if self._may_defer:
+                writer.execute(_IMMEDIATE_FKS)
+            if writer.in_transaction:
+                self._undo_unit()
+                return
+        except sqlite3.Error as undo_error:
+            error = undo_error
+        log.error("batch lost: SQLite rolled back the transaction under a unit: %r", error)
+        if writer.in_transaction:
+            writer.execute("ROLLBACK")
+        batch.lost = StorageError(f"batch rolled back: {error!r}")
+        if self._batch is batch:
+            self._batch = None
 
     def _undo_unit(self) -> None:
         self._raw_writer.execute(_UNDO_UNIT)
         self._raw_writer.execute(_END_UNIT)
 
+    def _write_appends(self, batch: _Batch) -> None:
+        """The appended rows, one ``executemany`` per statement; a group that fails is written
+        again row by row, each in its savepoint, and the rows that still fail are set aside."""
+        writer = self._raw_writer
+        for sql, indexes in _grouped(batch.appends).items():
+            if self._in_savepoint(writer.executemany, sql, [batch.appends[i][1] for i in indexes]) is None:
+                continue
+            for index in indexes:
+                error = self._in_savepoint(writer.execute, sql, batch.appends[index][1])
+                if error is not None:
+                    log.error("appended row not written: %s", error)
+                    batch.failed_appends[index] = error
+
+    def _in_savepoint(self, call: Callable[..., object], *args: Any) -> Exception | None:
+        """``call(*args)`` in the unit savepoint: None, or the error it was rolled back for."""
+        self._raw_writer.execute(_BEGIN_UNIT)
+        try:
+            call(*args)
+        except Exception as error:
+            self._undo_unit()
+            return error
+        self._raw_writer.execute(_END_UNIT)
+        return None
+
     async def _commit_batch(self, batch: _Batch) -> None:
         async with self._lock:
-            self._batch = None
-            try:
-                for sql, rows in _grouped(batch.appends):
-                    await self._writer.executemany(sql, rows)
-                await self._on_writer_thread("COMMIT", self._raw_writer.execute, "COMMIT")
-            except Exception as error:  # the whole batch failed to commit: every unit learns it
-                log.error("commit failed: %s", error)
-                await self._writer.execute("ROLLBACK")
-                failure = StorageError(f"commit failed: {error}")
+            if self._batch is batch:  # a lost batch was replaced already
+                self._batch = None
+            failure = batch.lost
+            if failure is None:
+                try:
+                    self._write_appends(batch)
+                    await self._on_writer_thread("COMMIT", self._raw_writer.execute, "COMMIT")
+                except Exception as error:  # the whole batch failed to commit: every unit learns it
+                    log.error("commit failed: %s", error)
+                    if self._raw_writer.in_transaction:
+                        self._raw_writer.execute("ROLLBACK")
+                    failure = StorageError(f"commit failed: {error}")
+            if failure is not None:
                 batch.done.set_exception(failure)
                 batch.done.exception()  # mark retrieved even if no unit is left waiting
                 for future, _result in batch.results:
@@ -308,18 +377,3 @@ class Database:
         """SQLite's ``PRAGMA integrity_check`` verdict ('ok' when sound)."""
         row = await self.fetchone("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
-
-
-# One round trip to the connection's thread per query (execute + fetch + close would be three):
-# thread hand-offs, not SQLite, dominate the cost of small queries.
-
-
-async def fetchone(conn: Connection, sql: str, params: Iterable[Any] = ()) -> Row | None:
-    """One row of a query on a connection (inside a transaction: sees its own writes)."""
-    rows = await conn.execute_fetchall(sql, tuple(params))
-    return next(iter(rows), None)
-
-
-async def fetchall(conn: Connection, sql: str, params: Iterable[Any] = ()) -> list[Row]:
-    """All rows of a query on a connection (inside a transaction: sees its own writes)."""
-    return list(await conn.execute_fetchall(sql, tuple(params)))

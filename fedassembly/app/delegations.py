@@ -13,6 +13,7 @@ from typing import Any
 from fedassembly.app.errors import ConflictError, ForbiddenError, InvalidError, NotFoundError
 from fedassembly.app.node import Node
 from fedassembly.app.roster import find_member, name_of, tell
+from fedassembly.app.urls import parse_id
 from fedassembly.governance.delegation import check_delegation
 from fedassembly.governance.errors import GovernanceError
 from storage import delegations as delegation_repo
@@ -44,14 +45,18 @@ class DelegationScope:
 
 
 def scope_of(area: Any = None, proposal: Any = None) -> DelegationScope:
-    """The scope named by an area or a proposal id (neither: global); InvalidError if both or bad."""
+    """The scope named by an area or a proposal id (neither: global); InvalidError if both or bad,
+    NotFoundError for an id that cannot be one of ours."""
     if area is not None and proposal is not None:
         raise InvalidError("name an area or a proposal, not both")
     if proposal is not None:
-        text = str(proposal).strip()
-        if isinstance(proposal, bool) or not text.isdigit():
+        if isinstance(proposal, bool) or not isinstance(proposal, int | str):
             raise InvalidError("proposal must be a proposal id")
-        return DelegationScope("proposal", str(int(text)))
+        # An id as in our URLs: ASCII digits within 64 bits; any other is no proposal of ours.
+        found = parse_id(str(proposal).strip())
+        if found is None:
+            raise NotFoundError("no such proposal")
+        return DelegationScope("proposal", str(found))
     if area is not None:
         if not isinstance(area, str) or not area.strip():
             raise InvalidError("area must be a non-empty string")

@@ -13,6 +13,7 @@ import secrets
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fedassembly.app.accounts import mint_token, put_person
 from fedassembly.app.errors import InvalidError, NotFoundError
@@ -22,6 +23,9 @@ from fedassembly.app.urls import is_valid_name
 from storage import actors as actor_repo
 from storage.actors import LocalActor
 from storage.db import Connection
+
+if TYPE_CHECKING:
+    from _csv import Reader as _Reader
 
 MAX_IMPORT_ROWS = 10_000
 
@@ -42,7 +46,15 @@ class ImportResult:
 
 def parse_import(text: str) -> list[ImportRow]:
     """The rows of a roster spreadsheet (header: name, optionally actor); InvalidError names the line."""
-    reader = csv.reader(io.StringIO(text))
+    # Universal newlines: a file saved with bare CR line ends (old spreadsheets) reads as lines.
+    reader = csv.reader(io.StringIO(text, newline=None))
+    try:
+        return _rows(reader)
+    except csv.Error as error:  # a field over the csv module's limit, a stray quote
+        raise InvalidError(f"line {reader.line_num}: {error}") from error
+
+
+def _rows(reader: _Reader) -> list[ImportRow]:
     header = [h.strip().lower() for h in next(reader, [])]
     if "name" not in header or not set(header) <= {"name", "actor"}:
         raise InvalidError("line 1: the header must name the columns name and optionally actor")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -17,6 +16,7 @@ from fedassembly.app.errors import (
 )
 from fedassembly.app.records import LocalActor
 from fedassembly.web.common import error_response, json_response, node_of
+from federation.strict_json import BadText, loads
 
 MAX_API_BODY = 256 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -46,14 +46,16 @@ async def optional_person(request: web.Request) -> LocalActor | None:
 
 
 async def json_body(request: web.Request) -> dict[str, Any]:
-    """The request's JSON object, or a 400/413 error."""
+    """The request's JSON object, or a 400/413 error (text checked once, here: see strict_json)."""
     if request.content_length is not None and request.content_length > MAX_API_BODY:
         raise TooLargeError("the body is too large")
     raw = await request.content.read(MAX_API_BODY + 1)
     if len(raw) > MAX_API_BODY:
         raise TooLargeError("the body is too large")
     try:
-        data = json.loads(raw or b"{}")
+        data = loads(raw or b"{}")
+    except BadText as error:
+        raise InvalidError(f"the body is not JSON text we accept: {error}") from error
     except (ValueError, RecursionError) as error:
         raise InvalidError("the body is not JSON") from error
     if not isinstance(data, dict):

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import re
 import sqlite3
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
 
-from storage.db import Database, StorageError, fetchone
+from storage import ballots as ballot_repo
+from storage.ballots import BallotRow
+from storage.db import Database, StorageError, Unit, WriterConnection, fetchone
 from storage.migrate import Migration, load_migrations, migrate, schema_version
+
+NewActor = Callable[..., Awaitable[int]]  # the conftest factories
+NewProposalFactory = Callable[..., Awaitable[int]]
 
 
 async def open_db(path: Path) -> Database:
@@ -164,12 +172,15 @@ async def test_run_answers_only_once_durable_and_a_failed_commit_fails_every_uni
     row = await db.fetchone("SELECT COUNT(*) FROM local_actors WHERE name = 'x'")
     assert row is not None and row[0] == 1
 
-    async def deferred_violation(conn):
-        # A deferred foreign key fails only at COMMIT: every unit of the batch must learn it.
-        await conn.execute("PRAGMA defer_foreign_keys = ON")
+    # What only COMMIT can refuse fails the whole batch: a foreign key the schema declares
+    # deferred (ours declare none, see the test below; this table is the test's own).
+    async with db.transaction() as conn:
         await conn.execute(
-            "INSERT INTO members (group_id, member, added_at) VALUES (999, 'a', 'now')"
+            "CREATE TABLE probe (actor INTEGER REFERENCES local_actors (id) DEFERRABLE INITIALLY DEFERRED)"
         )
+
+    async def deferred_violation(conn):
+        await conn.execute("INSERT INTO probe (actor) VALUES (999)")
         seen.append("ran")
 
     async def innocent(conn):
@@ -218,3 +229,157 @@ async def test_units_queued_while_a_unit_waits_go_to_the_next_batch(tmp_path: Pa
     finally:
         release.set()
         await db.close()
+
+
+# -- One bad unit never harms another ------------------------------------------------------------
+
+VOTER = "https://social.example/users/v{}"
+NOW = "2030-01-01T00:00:00Z"
+
+
+def vote(db: Database, proposal_id: int, voter: str) -> Awaitable[int]:
+    """A real vote unit: the voter's ballot appended as the next leaf of the proposal's log."""
+
+    async def unit(conn: WriterConnection) -> int:
+        seq = await ballot_repo.get_next_seq(conn, proposal_id)
+        leaf = hashlib.sha256(f"{proposal_id}/{seq}/{voter}".encode()).hexdigest()
+        row = BallotRow(proposal_id, seq, voter, {"choice": "green"}, NOW, "api", None, leaf)
+        await ballot_repo.put_ballot(conn, row)
+        return seq
+
+    return db.run(unit)
+
+
+class Stopped(BaseException):
+    """An exception that is not an Exception, raised by a unit."""
+
+
+async def missing_proposal(conn: WriterConnection) -> None:
+    # No proposal 999999: the ballots table's foreign key refuses the row.
+    await ballot_repo.put_ballot(conn, BallotRow(999999, 0, VOTER.format("x"), {"choice": "green"},
+                                                 NOW, "api", None, "00" * 32))
+
+
+async def lone_surrogate(conn: WriterConnection) -> None:
+    # sqlite3 cannot encode a lone surrogate: UnicodeEncodeError when the parameter is bound.
+    await conn.execute("INSERT INTO local_actors (name, kind, created_at) VALUES (?, 'person', 'now')",
+                       ("bad\ud800",))
+
+
+async def deferred_foreign_key(conn: WriterConnection) -> None:
+    # A unit that defers foreign keys: its violation would surface only at COMMIT.
+    await conn.execute("PRAGMA defer_foreign_keys = ON")
+    await missing_proposal(conn)
+
+
+async def not_an_exception(conn: WriterConnection) -> None:
+    await conn.execute("INSERT INTO local_actors (name, kind, created_at) VALUES ('s', 'person', 'now')")
+    raise Stopped
+
+
+async def cancelled_inside(conn: WriterConnection) -> None:
+    await conn.execute("INSERT INTO local_actors (name, kind, created_at) VALUES ('c', 'person', 'now')")
+    raise asyncio.CancelledError  # e.g. something the unit awaited was cancelled; the drain was not
+
+
+@pytest.mark.parametrize(
+    ("bad_unit", "error"),
+    [
+        (missing_proposal, sqlite3.IntegrityError),
+        (lone_surrogate, UnicodeEncodeError),
+        (deferred_foreign_key, sqlite3.IntegrityError),
+        (not_an_exception, StorageError),
+        (cancelled_inside, StorageError),
+    ],
+)
+async def test_a_failing_unit_among_forty_votes_rolls_back_alone(
+    db: Database, new_actor: NewActor, new_proposal: NewProposalFactory, bad_unit: Unit[None],
+    error: type[Exception],
+) -> None:
+    proposal = await new_proposal(await new_actor("barrio"))
+    commits: list[str] = []
+    db._raw_writer.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    votes: list[Awaitable[object]] = [vote(db, proposal, VOTER.format(i)) for i in range(40)]
+    votes.insert(20, db.run(bad_unit))
+    results = await asyncio.gather(*votes, return_exceptions=True)
+    assert isinstance(results.pop(20), error)
+    assert results == list(range(40))  # every vote committed, in order, each its own leaf
+    assert len(commits) == 1  # all in the failing unit's batch
+    assert len(await ballot_repo.list_ballots(db.reader, proposal)) == 40
+    assert await db.fetchall("SELECT name FROM local_actors WHERE kind = 'person'") == []
+    assert await db.integrity_check() == "ok"
+    # Later units start with immediate foreign keys again.
+    with pytest.raises(sqlite3.IntegrityError):
+        await db.run(missing_proposal)
+    assert await vote(db, proposal, VOTER.format("late")) == 40
+
+
+async def test_a_unit_whose_batch_sqlite_rolls_back_fails_that_batch_and_nothing_hangs(
+    db: Database, new_actor: NewActor, new_proposal: NewProposalFactory
+) -> None:
+    proposal = await new_proposal(await new_actor("barrio"))
+
+    async def rollback_conflict(conn: WriterConnection) -> None:
+        # A ROLLBACK conflict clause ends the whole transaction, not the statement: what came
+        # before in the batch is gone, and SQLite says so.
+        await conn.execute("INSERT OR ROLLBACK INTO local_actors (name, kind, created_at)"
+                           " VALUES ('barrio', 'assembly', 'now')")
+
+    async def with_body(name: str, *, conflict: bool = False) -> None:
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO local_actors (name, kind, created_at) VALUES (?, 'person', 'now')", (name,)
+            )
+            if conflict:
+                await rollback_conflict(conn)
+
+    # The with-body unit takes the lock first, so it is in the batch that SQLite rolls back.
+    first = with_body("w")
+    before = [vote(db, proposal, VOTER.format(i)) for i in range(5)]
+    bad = db.run(rollback_conflict)
+    after = [vote(db, proposal, VOTER.format(i)) for i in range(5, 10)]
+    results = await asyncio.wait_for(asyncio.gather(first, *before, bad, *after, return_exceptions=True), 10)
+    assert all(isinstance(r, StorageError) for r in results[:6]), results  # rolled back by SQLite: told so
+    assert isinstance(results[6], sqlite3.IntegrityError)
+    assert results[7:] == [0, 1, 2, 3, 4]  # the rest commit in a new batch
+    # A with-body unit that ends its own batch fails, and the writer goes on.
+    with pytest.raises(sqlite3.IntegrityError):
+        await asyncio.wait_for(with_body("x", conflict=True), 10)
+    assert await vote(db, proposal, VOTER.format("late")) == 5
+    assert len(await ballot_repo.list_ballots(db.reader, proposal)) == 6
+    assert await db.fetchall("SELECT name FROM local_actors WHERE kind = 'person'") == []
+    assert await db.integrity_check() == "ok"
+
+
+async def test_an_appended_row_that_cannot_be_written_fails_alone(db: Database) -> None:
+    from storage.inbox import append_inbox_activity
+
+    def unit(i: int) -> Awaitable[None]:
+        async def insert(conn: WriterConnection) -> None:
+            await conn.execute(
+                "INSERT INTO local_actors (name, kind, created_at) VALUES (?, 'person', 'now')", (f"p{i}",)
+            )
+
+        return db.run(insert)
+
+    appends = [
+        append_inbox_activity(db, f"https://s.example/{i}", "a", "Note", "{}", 0.0, max_bytes=4096)
+        for i in range(20)
+    ]
+    bad = append_inbox_activity(db, "https://s.example/\udc00", "a", "Note", "{}", 0.0, max_bytes=4096)
+    appends.insert(7, bad)
+    results = await asyncio.gather(*appends, *(unit(i) for i in range(10)), return_exceptions=True)
+    assert isinstance(results.pop(7), StorageError)
+    assert results == [None] * 30
+    row = await db.fetchone("SELECT COUNT(*) FROM inbox_activities")
+    assert row is not None and row[0] == 20
+    row = await db.fetchone("SELECT COUNT(*) FROM local_actors WHERE kind = 'person'")
+    assert row is not None and row[0] == 10
+
+
+async def test_the_schema_declares_no_deferred_foreign_key(db: Database) -> None:
+    # A deferred foreign key fails at COMMIT, taking every unit of the batch with it.
+    rows = await db.fetchall("SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL")
+    assert rows
+    deferred = [r[0] for r in rows if re.search(r"(?<!NOT )DEFERRABLE\s+INITIALLY\s+DEFERRED", r[1], re.I)]
+    assert deferred == []
