@@ -24,8 +24,11 @@ The writer's statements run *inline* on the event loop. Inside a unit they are s
 microseconds) and never wait for a lock, because the batch already holds SQLite's write lock;
 a hop to a worker thread and back would cost several times the statement itself and hold the
 unit's place in the queue all the while. Only the statements that can wait — ``BEGIN
-IMMEDIATE`` (on a CLI process writing beside the node, up to ``busy_timeout``) and ``COMMIT``
-(the fsync) — run on the writer's own thread, so they never stall the loop.
+IMMEDIATE`` (on a CLI process writing beside the node) and ``COMMIT`` (the fsync) — run on the
+writer's own thread, so they never stall the loop. ``BEGIN IMMEDIATE`` waits for another
+process's write lock in short slices, retried until the busy timeout: between slices a
+cancellation (Ctrl-C in a CLI command) is noticed at once, which SQLite's own busy wait would
+ignore until it ran out.
 
 Reads use a separate connection on its own thread (aiosqlite; WAL lets it read while the writer
 writes), so readers never wait for a batch and a large page never blocks the loop.
@@ -35,7 +38,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
+import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +51,8 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
+from storage.files import create_private_file, ensure_private_folder, remove_quietly
+
 log = logging.getLogger("storage.db")
 
 Row = sqlite3.Row
@@ -55,13 +62,22 @@ _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
-    # CLI commands write to the same file while the node runs: wait for the lock, don't fail.
-    "PRAGMA busy_timeout=10000",
 )
+# How long one attempt at the write lock waits inside SQLite before it is retried (see above).
+_BUSY_SLICE_MS = 100
+DEFAULT_BUSY_TIMEOUT_SECONDS = 10.0
 
 
 class StorageError(Exception):
     """A storage operation failed."""
+
+
+class MissingDatabaseError(StorageError):
+    """There is no database file where one was expected."""
+
+
+class DatabaseLockedError(StorageError):
+    """Another process kept the write lock for longer than the busy timeout."""
 
 
 class WriterConnection:
@@ -92,9 +108,9 @@ Connection = aiosqlite.Connection | WriterConnection
 """What repositories take: the reader (committed data) or the writer inside a unit."""
 
 
-async def _configure(conn: aiosqlite.Connection) -> None:
+async def _configure(conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:
     conn.row_factory = Row
-    for pragma in _PRAGMAS:
+    for pragma in (*_PRAGMAS, f"PRAGMA busy_timeout={busy_timeout_ms}"):
         await conn.execute(pragma)
 
 
@@ -102,10 +118,18 @@ def _connect_writer(path: Path) -> sqlite3.Connection:
     # Used inline on the loop and, for BEGIN/COMMIT, on the writer's thread: never concurrently,
     # since both happen under the writer lock.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.row_factory = Row
-    for pragma in _PRAGMAS:
-        conn.execute(pragma)
+    try:
+        conn.row_factory = Row
+        for pragma in (*_PRAGMAS, f"PRAGMA busy_timeout={_BUSY_SLICE_MS}"):
+            conn.execute(pragma)
+    except BaseException:
+        conn.close()
+        raise
     return conn
+
+
+def _is_busy(error: sqlite3.Error) -> bool:
+    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 # Units never nest (each holds the writer lock), so one savepoint name serves them all and its
@@ -135,8 +159,19 @@ def _grouped(appends: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[str, list
 class Database:
     """One SQLite file: a group-committing writer connection and a reader connection."""
 
-    def __init__(self, path: Path, writer: sqlite3.Connection, reader: aiosqlite.Connection):
+    def __init__(
+        self,
+        path: Path,
+        writer: sqlite3.Connection,
+        reader: aiosqlite.Connection,
+        *,
+        busy_timeout_seconds: float = DEFAULT_BUSY_TIMEOUT_SECONDS,
+        created: bool = False,
+    ):
         self.path = path
+        # Whether this open made the file (the CLI says where).
+        self.created = created
+        self._busy_timeout = busy_timeout_seconds
         self._raw_writer = writer
         self._writer = WriterConnection(writer)
         self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
@@ -147,14 +182,47 @@ class Database:
         self._drainer: asyncio.Task[None] | None = None
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
-        """Open (creating its folder) and configure the database file at ``path``."""
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        create: bool = True,
+        busy_timeout_seconds: float = DEFAULT_BUSY_TIMEOUT_SECONDS,
+    ) -> Database:
+        """Open and configure the database file at ``path``.
+
+        Without ``create``, a missing file is a MissingDatabaseError naming the path. A new file
+        and the folders made for it are readable by their owner only (0600, 0700); SQLite gives
+        the WAL and shared-memory files the database file's permissions.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await asyncio.to_thread(_connect_writer, path)
-        reader = await aiosqlite.connect(path, isolation_level=None)
-        await _configure(reader)
-        return cls(path, writer, reader)
+        shown = os.path.abspath(path)
+        created = False
+        try:
+            exists = path.exists()
+            if not exists and not create:
+                raise MissingDatabaseError(f"no database at {shown}")
+            ensure_private_folder(path.parent)
+            if not exists:
+                created = create_private_file(path)
+        except OSError as error:
+            raise StorageError(f"cannot create the database {shown}: {_reason(error)}") from error
+        writer: sqlite3.Connection | None = None
+        try:
+            writer = await asyncio.to_thread(_connect_writer, path)
+            reader = await aiosqlite.connect(path, isolation_level=None)
+            try:
+                await _configure(reader, int(busy_timeout_seconds * 1000))
+            except BaseException:
+                await reader.close()
+                raise
+        except BaseException as error:
+            if writer is not None:
+                writer.close()
+            if isinstance(error, sqlite3.Error | OSError):
+                raise StorageError(f"cannot open the database {shown}: {_reason(error)}") from error
+            raise
+        return cls(path, writer, reader, busy_timeout_seconds=busy_timeout_seconds, created=created)
 
     async def close(self) -> None:
         """Wait for the batch in flight, then close both connections."""
@@ -171,12 +239,39 @@ class Database:
     async def _open_batch(self) -> _Batch:
         """The open batch, beginning one if needed (call with the lock held)."""
         if self._batch is None:
-            await self._on_writer_thread("BEGIN IMMEDIATE", self._raw_writer.execute, "BEGIN IMMEDIATE")
+            await self._begin()
             loop = asyncio.get_running_loop()
             self._batch = _Batch(loop.create_future(), [])
             # Keep a reference: the loop holds tasks weakly, and this one must run to the end.
             self._batch.task = loop.create_task(self._commit_batch(self._batch))
         return self._batch
+
+    async def _begin(self) -> None:
+        """BEGIN IMMEDIATE: wait for another process's write lock, in slices, up to the busy timeout."""
+        loop = asyncio.get_running_loop()
+        deadline = time.monotonic() + self._busy_timeout
+        while True:
+            attempt = loop.run_in_executor(self._writer_thread, self._raw_writer.execute, "BEGIN IMMEDIATE")
+            try:
+                await asyncio.shield(attempt)
+                return
+            except asyncio.CancelledError:
+                # The attempt still runs on the writer's thread; a BEGIN that succeeds after all
+                # must be undone there, first in line, or the next batch could not begin.
+                loop.run_in_executor(self._writer_thread, self._rollback_if_open)
+                raise
+            except sqlite3.Error as error:
+                if not _is_busy(error):
+                    raise StorageError(f"BEGIN IMMEDIATE failed: {error}") from error
+                if time.monotonic() >= deadline:
+                    raise DatabaseLockedError(
+                        f"the database {os.path.abspath(self.path)} is locked by another process;"
+                        f" gave up after {self._busy_timeout:g} s"
+                    ) from error
+
+    def _rollback_if_open(self) -> None:
+        if self._raw_writer.in_transaction:
+            self._raw_writer.execute("ROLLBACK")
 
     async def append(self, sql: str, params: tuple[Any, ...]) -> None:
         """Write one independent row with the next group commit; return once it is durable."""
@@ -298,16 +393,35 @@ class Database:
         return await fetchall(self._reader, sql, params)
 
     async def backup(self, target: Path | str) -> None:
-        """A consistent copy of the database, safe while the node runs."""
+        """A consistent copy of the database, safe while the node runs.
+
+        SQLite copies every page in one step under one read transaction: the copy holds exactly
+        the units committed before it began. It is written beside ``target`` (0600) and renamed
+        over it only when whole, so a failed backup never leaves half a file there.
+        """
         target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        async with aiosqlite.connect(target) as dest:
-            await self._reader.backup(dest)
+        if target.exists() and os.path.samefile(target, self.path):
+            raise StorageError(f"{target} is the database itself")
+        partial = target.with_name(f"{target.name}.partial")
+        try:
+            ensure_private_folder(target.parent)
+            remove_quietly(partial)
+            create_private_file(partial)
+            async with aiosqlite.connect(partial) as dest:
+                await self._reader.backup(dest)
+            os.replace(partial, target)
+        except (sqlite3.Error, OSError) as error:
+            remove_quietly(partial)
+            raise StorageError(f"cannot write the backup {target}: {_reason(error)}") from error
 
     async def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` verdict ('ok' when sound)."""
         row = await self.fetchone("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
+
+
+def _reason(error: BaseException) -> str:
+    return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
 
 
 # One round trip to the connection's thread per query (execute + fetch + close would be three):
