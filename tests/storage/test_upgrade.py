@@ -11,6 +11,7 @@ from pathlib import Path
 
 from storage import actors as actor_repo
 from storage import ballots as ballot_repo
+from storage import blocks as block_repo
 from storage import delegations as delegation_repo
 from storage import deliveries as delivery_repo
 from storage import follows as follow_repo
@@ -51,7 +52,11 @@ async def test_the_schema_3_fixture_migrates_and_reads_back(tmp_path: Path) -> N
 
         digest = hashlib.sha256(ANA_TOKEN.encode()).hexdigest()
         assert await token_repo.get_actor_id_by_token_hash(reader, digest) == ana.id
-        assert [t.prefix for t in await token_repo.list_tokens(reader, ben.id)] == ["fa_C43A3qb"]
+        # Numbered by the upgrade in the order they were made.
+        [ana_token] = await token_repo.list_tokens(reader, ana.id)
+        [ben_token] = await token_repo.list_tokens(reader, ben.id)
+        assert (ana_token.id, ana_token.prefix) == (1, ANA_TOKEN[:10])
+        assert (ben_token.id, ben_token.prefix) == (2, "fa_C43A3qb")
 
         [delegation] = await delegation_repo.list_delegations(reader, barrio.id)
         assert (delegation.delegator, delegation.scope, delegation.delegate) == (
@@ -81,6 +86,7 @@ async def test_the_schema_3_fixture_migrates_and_reads_back(tmp_path: Path) -> N
             (RITA, "accepted")
         ]
         assert await delivery_repo.count_deliveries(reader) == delivery_repo.DeliveryCounts(1, 0)
+        assert await block_repo.list_blocks(reader) == []
         assert await db.integrity_check() == "ok"
     finally:
         await db.close()

@@ -1,0 +1,2 @@
+-- Reserved: schema 4 is another change made alongside this one. This file only keeps the
+-- numbers 1..N while the two are apart; the change that brings its own 0004 replaces it.
