@@ -128,6 +128,11 @@ def _connect_writer(path: Path) -> sqlite3.Connection:
     return conn
 
 
+def _ignore_outcome(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled():
+        future.exception()  # retrieved: a failed attempt nobody waits for is not an error
+
+
 def _is_busy(error: sqlite3.Error) -> bool:
     return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
@@ -258,6 +263,7 @@ class Database:
             except asyncio.CancelledError:
                 # The attempt still runs on the writer's thread; a BEGIN that succeeds after all
                 # must be undone there, first in line, or the next batch could not begin.
+                attempt.add_done_callback(_ignore_outcome)
                 loop.run_in_executor(self._writer_thread, self._rollback_if_open)
                 raise
             except sqlite3.Error as error:
