@@ -106,6 +106,11 @@ def build_parser() -> argparse.ArgumentParser:
         "name", help="the person's NAME")
     add("revoke", "revoke a token at once", token).add_argument(
         "token", metavar="TOKEN|ID", help="the token itself or its ID from `token list`")
+    for name, what in (("block", "refuse"), ("unblock", "accept again")):
+        add(name, f"{what} an actor's or a domain's activities, from now on (a running node applies"
+            " it within a second)").add_argument(
+            "target", metavar="ACTOR|DOMAIN",
+            help="an actor IRI, @user@host, or a domain (its subdomains included)")
     add("backup", "a consistent copy of the database, safe while the node runs").add_argument(
         "file", type=Path, help="where to write it (readable by you only; an older backup there is replaced)")
     add("restore", "put a backup in place of the database: stop the node first (refused while anything"
@@ -138,6 +143,8 @@ ACTIONS: dict[tuple[str, ...], Command] = {
     ("token", "create"): Command(do.token_create),
     ("token", "list"): Command(do.token_list),
     ("token", "revoke"): Command(do.token_revoke),
+    ("block",): Command(do.block),
+    ("unblock",): Command(do.unblock),
 }
 
 

@@ -7,7 +7,7 @@ import getpass
 import sys
 from collections.abc import Awaitable, Callable
 
-from fedassembly.app import accounts, follows, roster, roster_import
+from fedassembly.app import accounts, blocks, follows, roster, roster_import
 from fedassembly.app.errors import CommandError, InvalidError
 from fedassembly.app.node import Node
 
@@ -107,3 +107,11 @@ async def token_revoke(node: Node, args: argparse.Namespace) -> None:
     await accounts.revoke_token(node, args.token)
     print("revoked")
 
+
+async def block(node: Node, args: argparse.Namespace) -> None:
+    target, added = await blocks.block(node, args.target)
+    print(f"blocked {target}" if added else f"{target} was already blocked")
+
+
+async def unblock(node: Node, args: argparse.Namespace) -> None:
+    print(f"unblocked {await blocks.unblock(node, args.target)}")

@@ -17,6 +17,7 @@ from aiohttp import web
 
 from fedassembly import __version__
 from fedassembly.app import follows
+from fedassembly.app.blocks import Blocklist, run_blocklist
 from fedassembly.app.clock import iso
 from fedassembly.app.closing import run_closer
 from fedassembly.app.inbox import InboxHandlers, create_may_affect, on_create, on_delete
@@ -118,13 +119,16 @@ def _services(
         node = await open_node(settings)
         poster: SignedPoster | None = None
         try:  # a failure before the workers run closes what was opened
+            blocklist = Blocklist(settings.blocked_domains)
+            await blocklist.refresh(node.db.reader)
             app[NODE] = node
             app[inbox_routes.OWNERS] = InboxOwners()
             app[inbox_routes.HANDLERS] = inbox_handlers()
             app[inbox_routes.VERIFIER] = InboxVerifier(
                 base_url=node.urls.base,
                 max_body_bytes=settings.max_body_bytes,
-                blocked_domains=settings.blocked_domains,
+                blocked_domains=blocklist.domains,
+                blocked_actors=blocklist.actors,
                 keys=node.remote,
             )
             poster = (
@@ -151,6 +155,7 @@ def _services(
             asyncio.create_task(_maintenance(node, stop), name="maintenance"),
             asyncio.create_task(run_poll_updates(node, stop), name="poll-updates"),
             asyncio.create_task(run_closer(node, stop), name="closer"),
+            asyncio.create_task(run_blocklist(node, blocklist, stop), name="blocklist"),
         ]
         try:
             yield

@@ -8,6 +8,7 @@ CVE-2026-22245/46348 and fedify CVE-2026-50131, so an address not known to be pu
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from urllib.parse import urlsplit
@@ -106,7 +107,7 @@ def host_of(url: str) -> str:
     return host.rstrip(".").lower()
 
 
-def is_blocked(host: str, blocked: frozenset[str]) -> bool:
+def is_blocked(host: str, blocked: AbstractSet[str]) -> bool:
     """True when ``host`` is a blocked domain or one of its subdomains."""
     if not host or not blocked:
         return False

@@ -155,7 +155,7 @@ def test_commands_that_need_data_name_the_path_and_create_nothing(tmp_path: Path
     config = write_config(tmp_path, free_port())
     database = database_of(tmp_path)
     for command in (("member", "add", "barrio", "ana"), ("token", "create", "ana"), ("token", "list", "ana"),
-                    ("announce", "barrio", "hi"), ("backup", str(tmp_path / "b"))):
+                    ("announce", "barrio", "hi"), ("block", "spam.example"), ("backup", str(tmp_path / "b"))):
         refused = one_line(run_cli(config, *command))
         assert refused.startswith(f"fedassembly: no database at {database}; check storage.path in {config}")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["node.toml"]
