@@ -21,9 +21,9 @@ from fedassembly.logs import level_number, setup_logging
 from fedassembly.main import open_node
 from fedassembly.serve import serve
 from fedassembly.settings import Settings, SettingsError, config_file, load_settings
+from storage.backups import backup_database, restore_database
 from storage.db import Database, MissingDatabaseError, StorageError
 from storage.migrate import load_migrations
-from storage.restore import restore_database
 
 WHO = "a local person's NAME, @user@host or an actor IRI (remote ones are resolved by WebFinger)"
 GROUP = "the assembly's or council's NAME"
@@ -210,7 +210,7 @@ async def _backup(settings: Settings, target: Path) -> int:
         settings.storage_path, create=False, busy_timeout_seconds=settings.busy_timeout_seconds
     )
     try:
-        await db.backup(target)
+        await backup_database(db, target)
     finally:
         await db.close()
     print(target)

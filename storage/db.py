@@ -24,11 +24,8 @@ The writer's statements run *inline* on the event loop. Inside a unit they are s
 microseconds) and never wait for a lock, because the batch already holds SQLite's write lock;
 a hop to a worker thread and back would cost several times the statement itself and hold the
 unit's place in the queue all the while. Only the statements that can wait — ``BEGIN
-IMMEDIATE`` (on a CLI process writing beside the node) and ``COMMIT`` (the fsync) — run on the
-writer's own thread, so they never stall the loop. ``BEGIN IMMEDIATE`` waits for another
-process's write lock in short slices, retried until the busy timeout: between slices a
-cancellation (Ctrl-C in a CLI command) is noticed at once, which SQLite's own busy wait would
-ignore until it ran out.
+IMMEDIATE`` (on a CLI process writing beside the node, up to the busy timeout: ``storage/busy.py``)
+and ``COMMIT`` (the fsync) — run on the writer's own thread, so they never stall the loop.
 
 Reads use a separate connection on its own thread (aiosqlite; WAL lets it read while the writer
 writes), so readers never wait for a batch and a large page never blocks the loop.
@@ -40,7 +37,6 @@ import asyncio
 import logging
 import os
 import sqlite3
-import time
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -51,7 +47,13 @@ from typing import Any, TypeVar
 
 import aiosqlite
 
-from storage.files import create_private_file, ensure_private_folder, remove_quietly
+from storage.busy import BUSY_SLICE_MS, begin_immediate
+
+# Raised here and long imported from here: re-exported.
+from storage.errors import DatabaseLockedError as DatabaseLockedError
+from storage.errors import MissingDatabaseError as MissingDatabaseError
+from storage.errors import StorageError as StorageError
+from storage.files import make_database_file
 
 log = logging.getLogger("storage.db")
 
@@ -63,21 +65,7 @@ _PRAGMAS = (
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
 )
-# How long one attempt at the write lock waits inside SQLite before it is retried (see above).
-_BUSY_SLICE_MS = 100
 DEFAULT_BUSY_TIMEOUT_SECONDS = 10.0
-
-
-class StorageError(Exception):
-    """A storage operation failed."""
-
-
-class MissingDatabaseError(StorageError):
-    """There is no database file where one was expected."""
-
-
-class DatabaseLockedError(StorageError):
-    """Another process kept the write lock for longer than the busy timeout."""
 
 
 class WriterConnection:
@@ -108,10 +96,16 @@ Connection = aiosqlite.Connection | WriterConnection
 """What repositories take: the reader (committed data) or the writer inside a unit."""
 
 
-async def _configure(conn: aiosqlite.Connection, busy_timeout_ms: int) -> None:
-    conn.row_factory = Row
-    for pragma in (*_PRAGMAS, f"PRAGMA busy_timeout={busy_timeout_ms}"):
-        await conn.execute(pragma)
+async def _connect_reader(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
+    reader = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        reader.row_factory = Row
+        for pragma in (*_PRAGMAS, f"PRAGMA busy_timeout={busy_timeout_ms}"):
+            await reader.execute(pragma)
+    except BaseException:
+        await reader.close()
+        raise
+    return reader
 
 
 def _connect_writer(path: Path) -> sqlite3.Connection:
@@ -120,21 +114,12 @@ def _connect_writer(path: Path) -> sqlite3.Connection:
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
     try:
         conn.row_factory = Row
-        for pragma in (*_PRAGMAS, f"PRAGMA busy_timeout={_BUSY_SLICE_MS}"):
+        for pragma in (*_PRAGMAS, f"PRAGMA busy_timeout={BUSY_SLICE_MS}"):
             conn.execute(pragma)
     except BaseException:
         conn.close()
         raise
     return conn
-
-
-def _ignore_outcome(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled():
-        future.exception()  # retrieved: a failed attempt nobody waits for is not an error
-
-
-def _is_busy(error: sqlite3.Error) -> bool:
-    return getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
 # Units never nest (each holds the writer lock), so one savepoint name serves them all and its
@@ -202,31 +187,21 @@ class Database:
         """
         path = Path(path)
         shown = os.path.abspath(path)
-        created = False
+        if not create and not path.exists():
+            raise MissingDatabaseError(f"no database at {shown}")
         try:
-            exists = path.exists()
-            if not exists and not create:
-                raise MissingDatabaseError(f"no database at {shown}")
-            ensure_private_folder(path.parent)
-            if not exists:
-                created = create_private_file(path)
+            created = make_database_file(path)
         except OSError as error:
-            raise StorageError(f"cannot create the database {shown}: {_reason(error)}") from error
-        writer: sqlite3.Connection | None = None
+            raise StorageError(f"cannot create the database {shown}: {reason_of(error)}") from error
         try:
             writer = await asyncio.to_thread(_connect_writer, path)
-            reader = await aiosqlite.connect(path, isolation_level=None)
             try:
-                await _configure(reader, int(busy_timeout_seconds * 1000))
+                reader = await _connect_reader(path, int(busy_timeout_seconds * 1000))
             except BaseException:
-                await reader.close()
-                raise
-        except BaseException as error:
-            if writer is not None:
                 writer.close()
-            if isinstance(error, sqlite3.Error | OSError):
-                raise StorageError(f"cannot open the database {shown}: {_reason(error)}") from error
-            raise
+                raise
+        except (sqlite3.Error, OSError) as error:
+            raise StorageError(f"cannot open the database {shown}: {reason_of(error)}") from error
         return cls(path, writer, reader, busy_timeout_seconds=busy_timeout_seconds, created=created)
 
     async def close(self) -> None:
@@ -244,40 +219,14 @@ class Database:
     async def _open_batch(self) -> _Batch:
         """The open batch, beginning one if needed (call with the lock held)."""
         if self._batch is None:
-            await self._begin()
+            await begin_immediate(
+                self._raw_writer, self._writer_thread, self._busy_timeout, os.path.abspath(self.path)
+            )
             loop = asyncio.get_running_loop()
             self._batch = _Batch(loop.create_future(), [])
             # Keep a reference: the loop holds tasks weakly, and this one must run to the end.
             self._batch.task = loop.create_task(self._commit_batch(self._batch))
         return self._batch
-
-    async def _begin(self) -> None:
-        """BEGIN IMMEDIATE: wait for another process's write lock, in slices, up to the busy timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = time.monotonic() + self._busy_timeout
-        while True:
-            attempt = loop.run_in_executor(self._writer_thread, self._raw_writer.execute, "BEGIN IMMEDIATE")
-            try:
-                await asyncio.shield(attempt)
-                return
-            except asyncio.CancelledError:
-                # The attempt still runs on the writer's thread; a BEGIN that succeeds after all
-                # must be undone there, first in line, or the next batch could not begin.
-                attempt.add_done_callback(_ignore_outcome)
-                loop.run_in_executor(self._writer_thread, self._rollback_if_open)
-                raise
-            except sqlite3.Error as error:
-                if not _is_busy(error):
-                    raise StorageError(f"BEGIN IMMEDIATE failed: {error}") from error
-                if time.monotonic() >= deadline:
-                    raise DatabaseLockedError(
-                        f"the database {os.path.abspath(self.path)} is locked by another process;"
-                        f" gave up after {self._busy_timeout:g} s"
-                    ) from error
-
-    def _rollback_if_open(self) -> None:
-        if self._raw_writer.in_transaction:
-            self._raw_writer.execute("ROLLBACK")
 
     async def append(self, sql: str, params: tuple[Any, ...]) -> None:
         """Write one independent row with the next group commit; return once it is durable."""
@@ -398,35 +347,14 @@ class Database:
         """All rows of a read query (reader connection, committed data only)."""
         return await fetchall(self._reader, sql, params)
 
-    async def backup(self, target: Path | str) -> None:
-        """A consistent copy of the database, safe while the node runs.
-
-        SQLite copies every page in one step under one read transaction: the copy holds exactly
-        the units committed before it began. It is written beside ``target`` (0600) and renamed
-        over it only when whole, so a failed backup never leaves half a file there.
-        """
-        target = Path(target)
-        if target.exists() and os.path.samefile(target, self.path):
-            raise StorageError(f"{target} is the database itself")
-        partial = target.with_name(f"{target.name}.partial")
-        try:
-            ensure_private_folder(target.parent)
-            remove_quietly(partial)
-            create_private_file(partial)
-            async with aiosqlite.connect(partial) as dest:
-                await self._reader.backup(dest)
-            os.replace(partial, target)
-        except (sqlite3.Error, OSError) as error:
-            remove_quietly(partial)
-            raise StorageError(f"cannot write the backup {target}: {_reason(error)}") from error
-
     async def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` verdict ('ok' when sound)."""
         row = await self.fetchone("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
 
 
-def _reason(error: BaseException) -> str:
+def reason_of(error: BaseException) -> str:
+    """An error as one short phrase: an OS error's own words, else its text."""
     return error.strerror if isinstance(error, OSError) and error.strerror else str(error)
 
 

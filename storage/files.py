@@ -46,6 +46,12 @@ def create_private_file(path: Path) -> bool:
     return True
 
 
+def make_database_file(path: Path) -> bool:
+    """Make ``path``'s folder (0700) and the empty file (0600) if missing; True when it was made."""
+    ensure_private_folder(path.parent)
+    return create_private_file(path)
+
+
 def remove_quietly(path: Path) -> None:
     """Delete ``path`` if it exists."""
     with contextlib.suppress(FileNotFoundError, NotADirectoryError):

@@ -89,17 +89,6 @@ async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     await db.close()
 
 
-async def test_backup_is_a_consistent_copy(tmp_path: Path) -> None:
-    db = await open_db(tmp_path / "db.sqlite3")
-    async with db.transaction() as conn:
-        await conn.execute("INSERT INTO local_actors (name, kind, created_at) VALUES ('a', 'person', 'now')")
-    await db.backup(tmp_path / "copy" / "backup.sqlite3")
-    await db.close()
-    with sqlite3.connect(tmp_path / "copy" / "backup.sqlite3") as plain:
-        assert plain.execute("SELECT name FROM local_actors").fetchall() == [("a",)]
-        assert plain.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-
-
 async def test_appended_rows_commit_with_units_and_duplicates_are_ignored(tmp_path: Path) -> None:
     from storage.inbox import append_inbox_activity
 
@@ -333,26 +322,4 @@ async def test_waiting_for_the_lock_can_be_cancelled_at_once(tmp_path: Path) -> 
         assert [row[0] for row in await db.fetchall("SELECT name FROM local_actors")] == ["next"]
     finally:
         other.close()
-        await db.close()
-
-
-async def test_a_backup_is_private_whole_and_never_the_database_itself(tmp_path: Path) -> None:
-    db = await open_db(tmp_path / "db.sqlite3")
-    try:
-        await insert_person(db, "a")
-        target = tmp_path / "backups" / "monday.sqlite3"
-        await db.backup(target)
-        assert mode_of(target) == 0o600 and mode_of(target.parent) == 0o700
-        await insert_person(db, "b")
-        await db.backup(target)  # replaces the older backup
-        assert sorted(p.name for p in target.parent.iterdir()) == ["monday.sqlite3"]
-        plain = sqlite3.connect(target)
-        assert [r[0] for r in plain.execute("SELECT name FROM local_actors ORDER BY name")] == ["a", "b"]
-        plain.close()
-        with pytest.raises(StorageError, match="is the database itself"):
-            await db.backup(tmp_path / "db.sqlite3")
-        (tmp_path / "a-file").write_text("not a folder")
-        with pytest.raises(StorageError, match=r"cannot write the backup .*: Not a directory"):
-            await db.backup(tmp_path / "a-file" / "backup.sqlite3")
-    finally:
         await db.close()

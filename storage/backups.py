@@ -1,4 +1,9 @@
-"""Putting a backup back: only while nothing has the database open, and never beside an old WAL.
+"""Backups: a consistent copy made while the node runs, and put back only while nothing has the
+database open, never beside an old WAL.
+
+A backup is one step of SQLite's backup API, under one read transaction: it holds exactly the
+units committed before it began. It is written beside its target (0600) and renamed over it only
+when whole, so a failed backup never leaves half a file there.
 
 A WAL file belongs to the database file it sits beside. Left next to a restored copy, SQLite
 would replay the old node's last writes onto pages of another database, so the old ``-wal`` and
@@ -13,12 +18,33 @@ import shutil
 import sqlite3
 from pathlib import Path
 
-from storage.db import StorageError
+import aiosqlite
+
+from storage.busy import is_busy
+from storage.db import Database, reason_of
+from storage.errors import StorageError
 from storage.files import create_private_file, ensure_private_folder, remove_quietly
 
 
 class DatabaseInUseError(StorageError):
     """Another process (a running node, a CLI command) has the database open."""
+
+
+async def backup_database(db: Database, target: Path) -> None:
+    """Copy the database ``db`` to ``target``, safely while the node writes to it."""
+    if target.exists() and os.path.samefile(target, db.path):
+        raise StorageError(f"{target} is the database itself")
+    partial = target.with_name(f"{target.name}.partial")
+    try:
+        ensure_private_folder(target.parent)
+        remove_quietly(partial)
+        create_private_file(partial)
+        async with aiosqlite.connect(partial) as copy:
+            await db.reader.backup(copy)
+        os.replace(partial, target)
+    except (sqlite3.Error, OSError) as error:
+        remove_quietly(partial)
+        raise StorageError(f"cannot write the backup {target}: {reason_of(error)}") from error
 
 
 def database_in_use(path: Path) -> bool:
@@ -33,7 +59,7 @@ def database_in_use(path: Path) -> bool:
         try:
             conn.execute("BEGIN EXCLUSIVE")
         except sqlite3.OperationalError as error:
-            if getattr(error, "sqlite_errorcode", None) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            if is_busy(error):
                 return True
             raise
         conn.execute("ROLLBACK")
@@ -87,5 +113,4 @@ def restore_database(backup: Path, path: Path, newest_version: int) -> None:
             for leftover in ("", "-wal", "-shm"):
                 remove_quietly(incoming.with_name(incoming.name + leftover))
     except (OSError, sqlite3.Error) as error:
-        reason = error.strerror if isinstance(error, OSError) and error.strerror else str(error)
-        raise StorageError(f"cannot restore {os.path.abspath(path)}: {reason}") from error
+        raise StorageError(f"cannot restore {os.path.abspath(path)}: {reason_of(error)}") from error

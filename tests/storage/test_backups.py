@@ -1,5 +1,6 @@
-"""storage.restore on real files: a backup goes back only while nothing has the database open, the
-old WAL never outlives the file it belonged to, and an unsound or newer backup is refused."""
+"""storage.backups on real files: a backup is a consistent, private, whole copy; it goes back only
+while nothing has the database open, the old WAL never outlives the file it belonged to, and an
+unsound or newer backup is refused."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from storage.backups import DatabaseInUseError, backup_database, database_in_use, restore_database
 from storage.db import Database, StorageError
 from storage.migrate import load_migrations, migrate
-from storage.restore import DatabaseInUseError, database_in_use, restore_database
 
 NEWEST = load_migrations()[-1].version
 
@@ -41,6 +42,23 @@ async def made_with(path: Path, *names: str) -> None:
         await db.close()
 
 
+async def open_db(path: Path) -> Database:
+    db = await Database.open(path)
+    await migrate(db)
+    return db
+
+
+async def insert_person(db: Database, name: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO local_actors (name, kind, created_at) VALUES (?, 'person', 'now')", (name,)
+        )
+
+
+def mode_of(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
 def names_in(path: Path) -> list[str]:
     conn = sqlite3.connect(path)
     try:
@@ -58,7 +76,7 @@ async def test_the_old_wal_is_deleted_before_the_copy_goes_back(tmp_path: Path) 
     live, backup = tmp_path / "node.sqlite3", tmp_path / "backup.sqlite3"
     await made_with(live, "ana")
     db = await Database.open(live)
-    await db.backup(backup)
+    await backup_database(db, backup)
     await db.close()
     crash_after_writing(live, "after-the-backup")
 
@@ -113,3 +131,36 @@ async def test_an_unsound_or_newer_backup_is_refused_and_the_database_kept(tmp_p
         restore_database(tmp_path / "missing.sqlite3", live, NEWEST)
     assert names_in(live) == ["current"]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["garbage.sqlite3", "newer.sqlite3", "node.sqlite3"]
+
+
+async def test_backup_is_a_consistent_copy(tmp_path: Path) -> None:
+    db = await open_db(tmp_path / "db.sqlite3")
+    async with db.transaction() as conn:
+        await conn.execute("INSERT INTO local_actors (name, kind, created_at) VALUES ('a', 'person', 'now')")
+    await backup_database(db, tmp_path / "copy" / "backup.sqlite3")
+    await db.close()
+    with sqlite3.connect(tmp_path / "copy" / "backup.sqlite3") as plain:
+        assert plain.execute("SELECT name FROM local_actors").fetchall() == [("a",)]
+        assert plain.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+async def test_a_backup_is_private_whole_and_never_the_database_itself(tmp_path: Path) -> None:
+    db = await open_db(tmp_path / "db.sqlite3")
+    try:
+        await insert_person(db, "a")
+        target = tmp_path / "backups" / "monday.sqlite3"
+        await backup_database(db, target)
+        assert mode_of(target) == 0o600 and mode_of(target.parent) == 0o700
+        await insert_person(db, "b")
+        await backup_database(db, target)  # replaces the older backup
+        assert sorted(p.name for p in target.parent.iterdir()) == ["monday.sqlite3"]
+        plain = sqlite3.connect(target)
+        assert [r[0] for r in plain.execute("SELECT name FROM local_actors ORDER BY name")] == ["a", "b"]
+        plain.close()
+        with pytest.raises(StorageError, match="is the database itself"):
+            await backup_database(db, tmp_path / "db.sqlite3")
+        (tmp_path / "a-file").write_text("not a folder")
+        with pytest.raises(StorageError, match=r"cannot write the backup .*: Not a directory"):
+            await backup_database(db, tmp_path / "a-file" / "backup.sqlite3")
+    finally:
+        await db.close()
