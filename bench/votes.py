@@ -45,9 +45,9 @@ from lean_http import post_all  # noqa: E402
 from fedassembly.app import accounts  # noqa: E402
 from fedassembly.app.clock import iso, now_iso  # noqa: E402
 from fedassembly.app.closing import close_due  # noqa: E402
-from fedassembly.cli import run_event_loop, settle_garbage_collector  # noqa: E402
 from fedassembly.governance import ballot_log  # noqa: E402
 from fedassembly.main import open_node  # noqa: E402
+from fedassembly.serve import run_event_loop, settle_garbage_collector  # noqa: E402
 from fedassembly.settings import Settings  # noqa: E402
 from federation.keys import PrivateKey, load_private_key  # noqa: E402
 from federation.signatures import sign_request  # noqa: E402

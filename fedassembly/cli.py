@@ -1,122 +1,201 @@
-"""The admin CLI (`fedassembly --help`, README): errors on stderr with exit 1, results on stdout."""
+"""The admin CLI (`fedassembly --help`, README): errors on stderr with exit 1, results on stdout.
+
+Notices that are neither (the database was created, and where) go to stderr too, so a script
+reading a command's stdout gets only its result.
+"""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
-import getpass
-import logging
 import os
-import signal
 import sys
-from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
+from fedassembly import __version__
+from fedassembly import cli_actions as do
+from fedassembly.app.errors import CommandError
+from fedassembly.logs import level_number, setup_logging
+from fedassembly.main import open_node
+from fedassembly.serve import serve
+from fedassembly.settings import Settings, SettingsError, config_file, load_settings
+from storage.backups import backup_database, restore_database
+from storage.db import Database, MissingDatabaseError, StorageError
+from storage.migrate import load_migrations
 
-from fedassembly.app import accounts, follows, roster, roster_import
-from fedassembly.app.errors import CommandError, InvalidError
-from fedassembly.app.node import Node
-from fedassembly.main import build_app, open_node
-from fedassembly.settings import Settings, SettingsError, load_settings
-from storage.db import StorageError
-
-Action = Callable[[Node, argparse.Namespace], Awaitable[None]]
-GROUP_KINDS = ("assembly", "council")
+WHO = "a local person's NAME, @user@host or an actor IRI (remote ones are resolved by WebFinger)"
+GROUP = "the assembly's or council's NAME"
 
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser; ``--config`` is accepted before and after the subcommand."""
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, default=argparse.SUPPRESS, help="configuration file (TOML)")
-    parser = argparse.ArgumentParser(prog="fedassembly", parents=[common])
-    sub = parser.add_subparsers(dest="command", required=True)
+    common.add_argument(
+        "--config", type=Path, default=argparse.SUPPRESS, metavar="FILE",
+        help="the configuration file (TOML; see config.example.toml); default ./fedassembly.toml"
+        " if present, else built-in defaults",
+    )
+    parser = argparse.ArgumentParser(
+        prog="fedassembly", parents=[common],
+        description="A federated ActivityPub server for neighborhood assemblies, and its admin commands.",
+    )
+    parser.add_argument("--version", action="version", version=f"fedassembly {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    def add(name: str, parent: Any = sub, **kw: Any) -> argparse.ArgumentParser:
+    def add(name: str, help: str, parent: Any = sub) -> argparse.ArgumentParser:
         # Any: argparse gives the subparsers object no public type.
-        made: argparse.ArgumentParser = parent.add_parser(name, parents=[common], **kw)
+        made: argparse.ArgumentParser = parent.add_parser(name, parents=[common], help=help, description=help)
         return made
 
-    add("serve", help="run the node")
-    assembly = add("assembly", help="assemblies").add_subparsers(dest="action", required=True)
-    p = add("create", assembly)
-    p.add_argument("name")
-    p.add_argument("--title", default="")
-    p = add("set", assembly)
-    p.add_argument("name")
-    p.add_argument("--ballots", choices=["public", "members", "hidden"])
-    p.add_argument("--roster", choices=["public", "members"])
-    p.add_argument("--vote-receipts", choices=["on", "off"])
-    council = add("council", help="councils").add_subparsers(dest="action", required=True)
-    p = add("create", council)
-    p.add_argument("name")
-    p.add_argument(
-        "--rule",
-        required=True,
-        choices=["majority", "weighted", "double_majority", "consensus", "proportional"],
-    )
-    p.add_argument("--title", default="")
-    person = add("person", help="local accounts").add_subparsers(dest="action", required=True)
-    add("create", person).add_argument("name")
-    member = add("member", help="rosters").add_subparsers(dest="action", required=True)
-    p = add("add", member)
-    p.add_argument("group")
-    p.add_argument("who")
-    p.add_argument("--facilitator", action="store_true")
-    p = add("remove", member)
-    p.add_argument("group")
-    p.add_argument("who")
-    p = add("import", member)
-    p.add_argument("group")
-    p.add_argument("file", type=Path)
-    p.add_argument("--tokens", type=Path)
-    for name in ("follow", "unfollow"):
-        p = add(name)
-        p.add_argument("person")
-        p.add_argument("target")
-    p = add("announce")
-    p.add_argument("group")
-    p.add_argument("text")
-    token = add("token", help="API tokens").add_subparsers(dest="action", required=True)
-    add("create", token).add_argument("name")
-    add("list", token).add_argument("name")
-    add("revoke", token).add_argument("token")
-    add("backup").add_argument("file", type=Path)
-    add("verify").add_argument("url")
+    def actions(name: str, help: str) -> Any:
+        return add(name, help).add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    add("serve", "run the node (creates and migrates the database on first start)")
+    assembly = actions("assembly", "assemblies: create, set")
+    p = add("create", "a new assembly", assembly)
+    p.add_argument("name", help="its name: [a-z0-9_], at most 30 characters; its handle is @NAME@host")
+    p.add_argument("--title", default="", help="the name people see (default: NAME)")
+    p = add("set", "change an assembly's settings", assembly)
+    p.add_argument("name", help="the assembly's NAME")
+    p.add_argument("--ballots", choices=["public", "members", "hidden"],
+                   help="who may read each ballot: anyone, members, or (hidden) nobody until the close")
+    p.add_argument("--roster", choices=["public", "members"], help="who may list the members")
+    p.add_argument("--vote-receipts", choices=["on", "off"],
+                   help="whether a vote from the fediverse is answered with its receipt")
+    council = actions("council", "councils of assemblies: create")
+    p = add("create", "a new council", council)
+    p.add_argument("name", help="its name: [a-z0-9_], at most 30 characters")
+    p.add_argument("--rule", required=True,
+                   choices=["majority", "weighted", "double_majority", "consensus", "proportional"],
+                   help="how the member groups' decisions are combined")
+    p.add_argument("--title", default="", help="the name people see (default: NAME)")
+    person = actions("person", "local accounts: create")
+    add("create", "a local account; the password is the first line of stdin when stdin is not a"
+        " terminal, else prompted (at least 8 characters)", person).add_argument(
+        "name", help="the account's name: [a-z0-9_], at most 30 characters")
+    member = actions("member", "rosters: add, remove, import")
+    p = add("add", "put someone on a roster (a remote member is sent a welcome saying how to vote)", member)
+    p.add_argument("group", help=GROUP)
+    p.add_argument("who", help=WHO)
+    p.add_argument("--facilitator", action="store_true", help="may open proposals and manage the roster")
+    p = add("remove", "take someone off a roster; their ballots on open proposals stop counting", member)
+    p.add_argument("group", help=GROUP)
+    p.add_argument("who", help=WHO)
+    p = add("import", "a roster from a spreadsheet, all rows in one transaction; an invalid row aborts"
+            " the import, naming its line", member)
+    p.add_argument("group", help=GROUP)
+    p.add_argument("file", type=Path, help="a CSV file with a header row: name and optionally actor."
+                   " A row with an actor (@user@host or IRI) adds that account; a row with only a name"
+                   " adds that local person, created with a random password when new")
+    p.add_argument("--tokens", type=Path, metavar="OUT.csv",
+                   help="give each new person an API token and write them to OUT.csv (header name,token;"
+                   " readable by you only): the only copy of those tokens")
+    for name, what in (("follow", "follows"), ("unfollow", "stops following")):
+        p = add(name, f"a local person {what} a fediverse account")
+        p.add_argument("person", help="the local person's NAME")
+        p.add_argument("target", help="@user@host or an actor IRI")
+    p = add("announce", "the group posts a public Note to its followers")
+    p.add_argument("group", help=GROUP)
+    p.add_argument("text", help="the announcement")
+    token = actions("token", "bearer tokens for the JSON API: create, list, revoke")
+    add("create", "print a new token for a person (only its hash is kept: it is shown once)",
+        token).add_argument("name", help="the person's NAME")
+    add("list", "a person's tokens, one a line: ID  PREFIX…  created  last used", token).add_argument(
+        "name", help="the person's NAME")
+    add("revoke", "revoke a token at once", token).add_argument(
+        "token", metavar="TOKEN|ID", help="the token itself or its ID from `token list`")
+    for name, what in (("block", "refuse"), ("unblock", "accept again")):
+        add(name, f"{what} an actor's or a domain's activities, from now on (a running node applies"
+            " it within a second)").add_argument(
+            "target", metavar="ACTOR|DOMAIN",
+            help="an actor IRI, @user@host, or a domain (its subdomains included)")
+    add("backup", "a consistent copy of the database, safe while the node runs").add_argument(
+        "file", type=Path, help="where to write it (readable by you only; an older backup there is replaced)")
+    add("restore", "put a backup in place of the database: stop the node first (refused while anything"
+        " has the database open); the old -wal and -shm files are deleted").add_argument(
+        "file", type=Path, help="a file written by `fedassembly backup`")
+    add("verify", "check a decision's or an aggregate's proofs and sums (not built yet)").add_argument(
+        "url", help="the decision's or aggregate's URL")
     return parser
+
+
+@dataclass(frozen=True, slots=True)
+class Command:
+    run: do.Action
+    creates_database: bool = False  # else it needs data that is already there
+
+
+# Every command of ``fedassembly`` that works on an open node, by its words: the CLI at a glance.
+# ``serve``, ``backup`` and ``restore`` work on the database file itself (``main`` below).
+ACTIONS: dict[tuple[str, ...], Command] = {
+    ("assembly", "create"): Command(do.assembly_create, creates_database=True),
+    ("assembly", "set"): Command(do.assembly_set),
+    ("council", "create"): Command(do.council_create, creates_database=True),
+    ("person", "create"): Command(do.person_create, creates_database=True),
+    ("member", "add"): Command(do.member_add),
+    ("member", "remove"): Command(do.member_remove),
+    ("member", "import"): Command(do.member_import),
+    ("follow",): Command(do.follow),
+    ("unfollow",): Command(do.unfollow),
+    ("announce",): Command(do.announce),
+    ("token", "create"): Command(do.token_create),
+    ("token", "list"): Command(do.token_list),
+    ("token", "revoke"): Command(do.token_revoke),
+    ("block",): Command(do.block),
+    ("unblock",): Command(do.unblock),
+}
 
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``fedassembly`` console script."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
-        level=logging.INFO if args.command == "serve" else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
     try:
-        settings = load_settings(getattr(args, "config", None))
+        config = config_file(getattr(args, "config", None))
+        settings = load_settings(config)
+    except SettingsError as error:
+        print(f"fedassembly: {error}", file=sys.stderr)
+        return 1
+    # Only the node logs what it does; a command's output is its result, warnings and errors.
+    level = settings.log_level if args.command == "serve" else "warning"
+    if level_number(settings.log_level) > level_number(level):
+        level = settings.log_level
+    setup_logging(level, settings.log_format)
+    try:
         if args.command == "serve":
-            run_event_loop(serve(settings))
-            return 0
+            return serve(settings, config)
         return asyncio.run(_run(settings, args))
+    except MissingDatabaseError as error:
+        where = f"storage.path in {config}" if config else "storage.path (no configuration file was read)"
+        print(f"fedassembly: {error}; check {where}, or create an assembly or a person first",
+              file=sys.stderr)
+        return 1
     except (SettingsError, StorageError) as error:
         print(f"fedassembly: {error}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
+        print("fedassembly: interrupted", file=sys.stderr)
         return 130
 
 
 async def _run(settings: Settings, args: argparse.Namespace) -> int:
     path = (args.command, *([args.action] if getattr(args, "action", None) else []))
-    action = ACTIONS.get(path)
-    if action is None:  # `verify` comes with councils across nodes, not built yet
+    if path == ("backup",):
+        return await _backup(settings, args.file)
+    if path == ("restore",):
+        restore_database(args.file, settings.storage_path, load_migrations()[-1].version)
+        print(f"restored {os.path.abspath(settings.storage_path)} from {args.file}; start the node")
+        return 0
+    command = ACTIONS.get(path)
+    if command is None:  # `verify` comes with councils across nodes, not built yet
         print(f"fedassembly: {' '.join(path)} is not built yet", file=sys.stderr)
         return 1
-    node = await open_node(settings)
+    node = await open_node(settings, create=command.creates_database)
     try:
-        await action(node, args)
+        if node.db.created:
+            print(f"fedassembly: created the database {os.path.abspath(node.db.path)}", file=sys.stderr)
+        await command.run(node, args)
         return 0
     except CommandError as error:
         print(f"fedassembly: {error}", file=sys.stderr)
@@ -125,163 +204,14 @@ async def _run(settings: Settings, args: argparse.Namespace) -> int:
         await node.close()
 
 
-def run_event_loop(main: Coroutine[Any, Any, None]) -> None:
-    """Run the node's loop on uvloop where it exists (Linux, macOS), else on asyncio's own.
-
-    The node is bound by its event loop's own cost (HTTP, sockets, callbacks); uvloop cuts it by
-    about a tenth on bench/votes.py and bench/inbox.py.
-    """
+async def _backup(settings: Settings, target: Path) -> int:
+    """Copy the database as it is: no migration, nothing written to it."""
+    db = await Database.open(
+        settings.storage_path, create=False, busy_timeout_seconds=settings.busy_timeout_seconds
+    )
     try:
-        import uvloop
-    except ImportError:  # Windows: uvloop is not installed there (see pyproject.toml)
-        asyncio.run(main)
-    else:
-        uvloop.run(main)
-
-
-def settle_garbage_collector() -> None:
-    """Stop rescanning what start-up made, and collect the young generation less often.
-
-    Modules, routes and caches live as long as the node, yet every full collection walked them
-    again; a request allocates hundreds of short-lived objects, most gone before any collection.
-    In bench/votes.py the defaults spent 3% of the node's CPU in 253 young and 2 full collections;
-    frozen, with ten thousand allocations between young collections: 2 young ones, 3 ms. Cycles are
-    still collected.
-    """
-    gc.freeze()
-    gc.set_threshold(10_000, 20, 20)
-
-
-async def serve(settings: Settings) -> None:
-    """Run the node until SIGINT or SIGTERM."""
-    # Deliveries get a core of their own when there is one to spare.
-    app = build_app(settings, sender_process=(os.cpu_count() or 1) > 1)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, settings.host, settings.port, backlog=1024)
-    await site.start()
-    settle_garbage_collector()
-    logging.getLogger("fedassembly").info("serving %s on %s:%s", settings.base, settings.host, settings.port)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
-    await runner.cleanup()
-
-
-def read_password() -> str:
-    """The first line of stdin when it is not a terminal, else a prompt."""
-    if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\r\n")
-    first = getpass.getpass("password: ")
-    if getpass.getpass("again: ") != first:
-        raise CommandError("the passwords differ")
-    return first
-
-
-async def _assembly_create(node: Node, args: argparse.Namespace) -> None:
-    group = await accounts.create_group(node, args.name, "assembly", args.title)
-    print(node.urls.actor(group.kind, group.name))
-
-
-async def _council_create(node: Node, args: argparse.Namespace) -> None:
-    group = await accounts.create_group(node, args.name, "council", args.title, settings={"rule": args.rule})
-    print(node.urls.actor(group.kind, group.name))
-
-
-async def _person_create(node: Node, args: argparse.Namespace) -> None:
-    person = await accounts.create_person(node, args.name, read_password())
-    print(node.urls.actor(person.kind, person.name))
-
-
-async def _follow(node: Node, args: argparse.Namespace) -> None:
-    person = await accounts.get_actor(node, args.person, "person")
-    print(await follows.follow(node, person, args.target))
-
-
-async def _unfollow(node: Node, args: argparse.Namespace) -> None:
-    person = await accounts.get_actor(node, args.person, "person")
-    await follows.unfollow(node, person, args.target)
-    print(f"{person.name} no longer follows {args.target}")
-
-
-async def _announce(node: Node, args: argparse.Namespace) -> None:
-    group = await accounts.get_actor(node, args.group, "assembly", "council")
-    note = await follows.announce(node, group, args.text)
-    print(note["id"])
-
-
-async def _token_create(node: Node, args: argparse.Namespace) -> None:
-    print(await accounts.create_token(node, args.name))
-
-
-async def _token_list(node: Node, args: argparse.Namespace) -> None:
-    for token in await accounts.list_tokens(node, args.name):
-        print(f"{token.prefix}…\tcreated {token.created_at}\tlast used {token.last_used_at or 'never'}")
-
-
-async def _token_revoke(node: Node, args: argparse.Namespace) -> None:
-    await accounts.revoke_token(node, args.token)
-    print("revoked")
-
-
-async def _backup(node: Node, args: argparse.Namespace) -> None:
-    await node.db.backup(args.file)
-    print(args.file)
-
-
-async def _member_add(node: Node, args: argparse.Namespace) -> None:
-    group = await accounts.get_actor(node, args.group, *GROUP_KINDS)
-    candidate = await roster.add_member(node, group, args.who, args.facilitator)
-    role = "facilitator" if args.facilitator else "member"
-    welcome = " (welcome message queued)" if candidate.remote is not None else ""
-    print(f"{candidate.actor} is now a {role} of {group.name}{welcome}")
-
-
-async def _member_remove(node: Node, args: argparse.Namespace) -> None:
-    group = await accounts.get_actor(node, args.group, *GROUP_KINDS)
-    actor = await roster.remove_member(node, group, args.who)
-    print(f"{actor} is no longer a member of {group.name}")
-
-
-async def _member_import(node: Node, args: argparse.Namespace) -> None:
-    group = await accounts.get_actor(node, args.group, *GROUP_KINDS)
-    result = await roster_import.import_members(node, group, args.file, args.tokens)
-    print(f"{result.added} added to {group.name}, {result.already} already members,"
-          f" {len(result.created)} new people")
-    if result.created:
-        print("new people got a random password; they can be given a new one later")
-        if args.tokens is not None:
-            print(f"their API tokens are in {args.tokens}")
-
-
-async def _assembly_set(node: Node, args: argparse.Namespace) -> None:
-    group = await accounts.get_actor(node, args.name, "assembly")
-    if args.ballots is None and args.roster is None and args.vote_receipts is None:
-        raise InvalidError("name at least one of --ballots, --roster, --vote-receipts")
-    receipts = None if args.vote_receipts is None else args.vote_receipts == "on"
-    settings = await roster.update_settings(node, group, ballots=args.ballots, roster=args.roster,
-                                            vote_receipts=receipts)
-    for key, value in settings.items():
-        shown = ("on" if value else "off") if isinstance(value, bool) else value
-        print(f"{key.replace('_', '-')}: {shown}")
-
-
-# Every command of ``fedassembly``, by its words: the whole CLI at a glance.
-ACTIONS: dict[tuple[str, ...], Action] = {
-    ("assembly", "create"): _assembly_create,
-    ("assembly", "set"): _assembly_set,
-    ("council", "create"): _council_create,
-    ("person", "create"): _person_create,
-    ("member", "add"): _member_add,
-    ("member", "remove"): _member_remove,
-    ("member", "import"): _member_import,
-    ("follow",): _follow,
-    ("unfollow",): _unfollow,
-    ("announce",): _announce,
-    ("token", "create"): _token_create,
-    ("token", "list"): _token_list,
-    ("token", "revoke"): _token_revoke,
-    ("backup",): _backup,
-}
+        await backup_database(db, target)
+    finally:
+        await db.close()
+    print(target)
+    return 0

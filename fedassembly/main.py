@@ -15,7 +15,9 @@ from collections.abc import AsyncIterator, Callable
 
 from aiohttp import web
 
+from fedassembly import __version__
 from fedassembly.app import follows
+from fedassembly.app.blocks import Blocklist, run_blocklist
 from fedassembly.app.clock import iso
 from fedassembly.app.closing import run_closer
 from fedassembly.app.inbox import InboxHandlers, create_may_affect, on_create, on_delete
@@ -28,7 +30,7 @@ from fedassembly.app.roster_index import RosterIndex
 from fedassembly.app.strangers import StrangerGate
 from fedassembly.app.urls import Urls
 from fedassembly.settings import Settings
-from fedassembly.web import actors, api, decisions, discovery, members, proposals
+from fedassembly.web import access, actors, api, decisions, discovery, members, proposals
 from fedassembly.web import inbox as inbox_routes
 from fedassembly.web.common import NODE
 from fedassembly.web.server_log import quiet_malformed_requests
@@ -102,8 +104,11 @@ def build_app(
     as ``fedassembly serve`` does on a machine with more than one; tests keep them in-process.
     ``clock`` is the node's (``Node.clock``): tests step it instead of waiting.
     """
-    # The inbox enforces its own limit while streaming; this caps every other body.
-    app = web.Application(middlewares=[api.api_errors], client_max_size=settings.max_body_bytes)
+    # The inbox enforces its own limit while streaming; this caps every other body. The access
+    # log is outermost, so it sees the status the error middleware answered.
+    app = web.Application(
+        middlewares=[access.access_log, api.api_errors], client_max_size=settings.max_body_bytes
+    )
     add_routes(app)
     app.on_startup.append(quiet_malformed_requests)
     app.cleanup_ctx.append(_services(settings, sender_process, clock))
@@ -121,34 +126,44 @@ def _services(
         from federation.signing_schemes import SchemeMemory
 
         node = await open_node(settings, clock)
-        app[NODE] = node
-        app[inbox_routes.OWNERS] = InboxOwners()
-        app[inbox_routes.HANDLERS] = inbox_handlers()
-        roster_index = RosterIndex(node.db)
-        await roster_index.load()
-        app[inbox_routes.VERIFIER] = InboxVerifier(
-            base_url=node.urls.base,
-            max_body_bytes=settings.max_body_bytes,
-            blocked_domains=settings.blocked_domains,
-            keys=node.remote,
-            admission=stranger_gate(settings, roster_index, node.clock),
-        )
-        poster: SignedPoster = (
-            ProcessPoster(node.fetcher.policy, connections=connection_limit(settings))
-            if sender_process else LocalPoster(node.fetcher)
-        )
-        # Which scheme each host is signed in first: learned by the inbox and the deliveries.
-        schemes = app[inbox_routes.SCHEMES] = SchemeMemory(SqliteSchemeStore(node.db))
-        await schemes.load()
-        worker = DeliveryWorker(
-            SqliteDeliveryStore(node.db),
-            poster,
-            StoredSenderKeys(node.db, node.urls.base, node.keys),
-            schemes=schemes,
-            concurrency=settings.delivery_concurrency,
-            first_retry_seconds=settings.first_retry_seconds,
-            max_attempts=settings.max_attempts,
-        )
+        poster: SignedPoster | None = None
+        try:  # a failure before the workers run closes what was opened
+            blocklist = Blocklist(settings.blocked_domains)
+            await blocklist.refresh(node.db.reader)
+            app[NODE] = node
+            app[inbox_routes.OWNERS] = InboxOwners()
+            app[inbox_routes.HANDLERS] = inbox_handlers()
+            roster_index = RosterIndex(node.db)
+            await roster_index.load()
+            app[inbox_routes.VERIFIER] = InboxVerifier(
+                base_url=node.urls.base,
+                max_body_bytes=settings.max_body_bytes,
+                blocked_domains=blocklist.domains,
+                blocked_actors=blocklist.actors,
+                keys=node.remote,
+                admission=stranger_gate(settings, roster_index, node.clock),
+            )
+            poster = (
+                ProcessPoster(node.fetcher.policy, connections=connection_limit(settings))
+                if sender_process else LocalPoster(node.fetcher)
+            )
+            # Which scheme each host is signed in first: learned by the inbox and the deliveries.
+            schemes = app[inbox_routes.SCHEMES] = SchemeMemory(SqliteSchemeStore(node.db))
+            await schemes.load()
+            worker = DeliveryWorker(
+                SqliteDeliveryStore(node.db),
+                poster,
+                StoredSenderKeys(node.db, node.urls.base, node.keys),
+                schemes=schemes,
+                concurrency=settings.delivery_concurrency,
+                first_retry_seconds=settings.first_retry_seconds,
+                max_attempts=settings.max_attempts,
+            )
+        except BaseException:
+            if poster is not None:
+                await poster.close()
+            await node.close()
+            raise
         node.wake_delivery = worker.wake
         stop = asyncio.Event()
         tasks = [
@@ -157,6 +172,7 @@ def _services(
             asyncio.create_task(run_poll_updates(node, stop), name="poll-updates"),
             asyncio.create_task(run_closer(node, stop), name="closer"),
             asyncio.create_task(roster_index.run(stop), name="roster-index"),
+            asyncio.create_task(run_blocklist(node, blocklist, stop), name="blocklist"),
         ]
         try:
             yield
@@ -167,12 +183,20 @@ def _services(
             await asyncio.wait(tasks, timeout=5)
             for task in tasks:
                 task.cancel()
-            for task in tasks:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
-            await poster.close()
-            await schemes.drain()
-            await node.close()
+            try:
+                for task in tasks:
+                    try:
+                        await task
+                    except asyncio.CancelledError:
+                        pass
+                    except Exception:  # reported, and the rest still stops: never a database left open
+                        log.exception("%s failed while stopping", task.get_name())
+            finally:
+                try:
+                    await poster.close()
+                    await schemes.drain()
+                finally:
+                    await node.close()
 
     return services
 
@@ -197,7 +221,7 @@ async def _maintenance(node: Node, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), MAINTENANCE_SECONDS)
 
 
-USER_AGENT = "fedassembly/0.1"
+USER_AGENT = f"fedassembly/{__version__}"
 
 
 async def ensure_instance_actor(db: Database, now_iso: str) -> LocalActor:
@@ -217,9 +241,25 @@ def connection_limit(settings: Settings) -> int:
     return max(256, settings.delivery_concurrency * 2)
 
 
-async def open_node(settings: Settings, clock: Callable[[], float] = time.time) -> Node:
-    """Open the database (migrating it), the instance actor and the outgoing HTTP machinery."""
-    db = await Database.open(settings.storage_path)
+async def open_node(
+    settings: Settings, clock: Callable[[], float] = time.time, *, create: bool = True
+) -> Node:
+    """Open the database (migrating it), the instance actor and the outgoing HTTP machinery.
+
+    Without ``create`` a missing database is an error naming its path. Whatever fails, the
+    database is closed again: an open one would hold the process (and, mid-write, the lock).
+    """
+    db = await Database.open(
+        settings.storage_path, create=create, busy_timeout_seconds=settings.busy_timeout_seconds
+    )
+    try:
+        return await _node_over(db, settings, clock)
+    except BaseException:
+        await db.close()
+        raise
+
+
+async def _node_over(db: Database, settings: Settings, clock: Callable[[], float]) -> Node:
     await migrate(db)
     urls = Urls(settings.base)
     keys = LocalKeys(db, lambda: iso(clock()))

@@ -10,6 +10,8 @@ from typing import Any
 DEFAULT_CONFIG = Path("fedassembly.toml")
 # Room for a truncated record's marker and a useful excerpt (storage keeps the marker whole).
 MIN_STORED_REFUSAL_BYTES = 256
+LOG_LEVELS = ("debug", "info", "warning", "error")
+LOG_FORMATS = ("text", "json")
 
 
 class SettingsError(Exception):
@@ -34,6 +36,9 @@ class Settings:
     first_retry_seconds: float = 30.0
     max_attempts: int = 16
     delivery_concurrency: int = 64
+    log_level: str = "info"
+    log_format: str = "text"
+    busy_timeout_seconds: float = 10.0
 
     @property
     def base(self) -> str:
@@ -47,6 +52,7 @@ _KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("server", "port"): ("port", int),
     ("server", "base_url"): ("base_url", str),
     ("storage", "path"): ("storage_path", str),
+    ("storage", "busy_timeout_seconds"): ("busy_timeout_seconds", float),
     ("federation", "allow_private_addresses"): ("allow_private_addresses", bool),
     ("federation", "max_body_bytes"): ("max_body_bytes", int),
     ("federation", "blocked_domains"): ("blocked_domains", list),
@@ -59,6 +65,8 @@ _KEYS: dict[tuple[str, str], tuple[str, type]] = {
     ("delivery", "first_retry_seconds"): ("first_retry_seconds", float),
     ("delivery", "max_attempts"): ("max_attempts", int),
     ("delivery", "concurrency"): ("delivery_concurrency", int),
+    ("log", "level"): ("log_level", str),
+    ("log", "format"): ("log_format", str),
 }
 
 
@@ -103,21 +111,46 @@ def _check(settings: Settings) -> None:
                  "reply_excerpt_chars"):
         if getattr(settings, name) < 1:
             raise SettingsError(f"{name} must be at least 1")
-    for name in ("poll_update_seconds", "first_retry_seconds", "failed_fetch_seconds"):
-        if getattr(settings, name) < 0:
-            raise SettingsError(f"{name} must not be negative")
+    durations = (
+        settings.poll_update_seconds, settings.first_retry_seconds, settings.failed_fetch_seconds,
+        settings.busy_timeout_seconds,
+    )
+    if min(durations) < 0:
+        raise SettingsError("durations must not be negative")
     if not settings.stranger_rate_per_host > 0:
         raise SettingsError("federation.stranger_rate_per_host must be more than 0")
     if settings.stored_refusal_bytes < MIN_STORED_REFUSAL_BYTES:
         raise SettingsError(f"federation.stored_refusal_bytes must be at least {MIN_STORED_REFUSAL_BYTES}")
+    if settings.log_level not in LOG_LEVELS:
+        raise SettingsError(f"log.level must be one of {', '.join(LOG_LEVELS)}")
+    if settings.log_format not in LOG_FORMATS:
+        raise SettingsError(f"log.format must be one of {', '.join(LOG_FORMATS)}")
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """What a node can run with but its admin should hear about at start."""
+    warnings = []
+    if settings.host in ("0.0.0.0", "::", "") and not settings.base_url:
+        warnings.append(
+            f"server.host {settings.host!r} listens on every interface but server.base_url is empty:"
+            f" ids and signatures will use {settings.base}, which no other server can reach; set"
+            " server.base_url to the public URL"
+        )
+    return warnings
+
+
+def config_file(path: Path | None) -> Path | None:
+    """The file settings come from: ``path``, else ./fedassembly.toml if present, else None (defaults)."""
+    if path is None and DEFAULT_CONFIG.exists():
+        return DEFAULT_CONFIG
+    return path
 
 
 def load_settings(path: Path | None) -> Settings:
     """Settings from ``path``; with None, from ./fedassembly.toml if present, else defaults."""
+    path = config_file(path)
     if path is None:
-        if not DEFAULT_CONFIG.exists():
-            return Settings()
-        path = DEFAULT_CONFIG
+        return Settings()
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as error:

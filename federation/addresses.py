@@ -11,6 +11,7 @@ ids: a server speaks only for the ids on its own origin (`is_on_origin_of`).
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from functools import lru_cache
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 from urllib.parse import urlsplit
@@ -161,7 +162,7 @@ def host_of(url: str) -> str:
     return host.rstrip(".").lower()
 
 
-def is_blocked(host: str, blocked: frozenset[str]) -> bool:
+def is_blocked(host: str, blocked: AbstractSet[str]) -> bool:
     """True when ``host`` is a blocked domain or one of its subdomains."""
     if not host or not blocked:
         return False

@@ -3,7 +3,7 @@
 Order (each step refuses with one status and one log line, never a 500):
 size (413, before the body is read whole) → JSON (400; UTF-8 text with no lone surrogate, see
 ``federation.strict_json``) → shape: string ``id``, ``type``,
-``actor`` (400) → JSON-LD restructuring keywords (400) → blocked domain (403) → signature
+``actor`` (400) → JSON-LD restructuring keywords (400) → blocked domain or actor (403) → signature
 present and parseable (401) → keyId on the actor's host (401) → admission, the caller's limit
 (429 with Retry-After; the limit logs a flood, not each refusal) → key resolved from its origin,
 verified, refetched once on failure (401) → the key's owner is the activity's actor (401). Only
@@ -25,6 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -199,14 +200,18 @@ class InboxVerifier:
         *,
         base_url: str,
         max_body_bytes: int,
-        blocked_domains: frozenset[str],
+        blocked_domains: AbstractSet[str],
         keys: KeyResolver,
+        blocked_actors: AbstractSet[str] = frozenset(),
         clock: Callable[[], float] = time.time,
         admission: Admission | None = None,
     ):
+        # The block sets are consulted on every request: sets changed in place by their owner
+        # take effect at once, without a restart.
         self._base = base_url.rstrip("/")
         self._max = max_body_bytes
         self._blocked = blocked_domains
+        self._blocked_actors = blocked_actors
         self._keys = keys
         self._clock = clock
         self._admission = admission
@@ -224,6 +229,8 @@ class InboxVerifier:
         for host in (host_of(actor), host_of(key_id)):
             if is_blocked(host, self._blocked):
                 raise InboxError(403, f"domain {host} is blocked")
+        if actor in self._blocked_actors:
+            raise InboxError(403, f"actor {actor} is blocked")
         if host_of(key_id) != host_of(actor) or not host_of(actor):
             raise InboxError(401, f"key {key_id} is not on the actor's host")
         if self._admission is not None:

@@ -10,14 +10,14 @@ from typing import Any
 
 import aiosqlite
 
+from storage.busy import BUSY_SLICE_MS
+
 Row = sqlite3.Row
 
 _PRAGMAS = (
     "PRAGMA journal_mode=WAL",
     "PRAGMA synchronous=FULL",
     "PRAGMA foreign_keys=ON",
-    # CLI commands write to the same file while the node runs: wait for the lock, don't fail.
-    "PRAGMA busy_timeout=10000",
 )
 
 
@@ -49,21 +49,35 @@ Connection = aiosqlite.Connection | WriterConnection
 """What repositories take: the reader (committed data) or the writer inside a unit."""
 
 
-async def configure_reader(conn: aiosqlite.Connection) -> None:
-    """The PRAGMAs and row factory on the reader connection."""
-    conn.row_factory = Row
-    for pragma in _PRAGMAS:
-        await conn.execute(pragma)
+async def connect_reader(path: Path, busy_timeout_ms: int) -> aiosqlite.Connection:
+    """The reader connection; CLI commands write beside the node, so it waits for their locks."""
+    reader = await aiosqlite.connect(path, isolation_level=None)
+    try:
+        reader.row_factory = Row
+        for pragma in (*_PRAGMAS, f"PRAGMA busy_timeout={busy_timeout_ms}"):
+            await reader.execute(pragma)
+    except BaseException:
+        await reader.close()
+        raise
+    return reader
 
 
 def connect_writer(path: Path) -> sqlite3.Connection:
-    """The writer connection, in autocommit mode: ``storage.db`` issues BEGIN and COMMIT itself."""
+    """The writer connection, in autocommit mode: ``storage.db`` issues BEGIN and COMMIT itself.
+
+    It waits for a lock only a slice at a time (``storage.busy``), so a waiting command can be
+    interrupted.
+    """
     # Used inline on the loop and, for BEGIN/COMMIT, on the writer's thread: never concurrently,
     # since both happen under the writer lock.
     conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
-    conn.row_factory = Row
-    for pragma in _PRAGMAS:
-        conn.execute(pragma)
+    try:
+        conn.row_factory = Row
+        for pragma in (*_PRAGMAS, f"PRAGMA busy_timeout={BUSY_SLICE_MS}"):
+            conn.execute(pragma)
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 

@@ -33,8 +33,8 @@ The writer's statements run *inline* on the event loop. Inside a unit they are s
 microseconds) and never wait for a lock, because the batch already holds SQLite's write lock;
 a hop to a worker thread and back would cost several times the statement itself and hold the
 unit's place in the queue all the while. Only the statements that can wait — ``BEGIN
-IMMEDIATE`` (on a CLI process writing beside the node, up to ``busy_timeout``) and ``COMMIT``
-(the fsync) — run on the writer's own thread, so they never stall the loop.
+IMMEDIATE`` (on a CLI process writing beside the node, up to the busy timeout: ``storage/busy.py``)
+and ``COMMIT`` (the fsync) — run on the writer's own thread, so they never stall the loop.
 
 Reads use a separate connection on its own thread (aiosqlite; WAL lets it read while the writer
 writes), so readers never wait for a batch and a large page never blocks the loop. Both
@@ -45,39 +45,44 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
 import aiosqlite
 
-# The connections live in storage.connection; repositories keep importing them from here.
+from storage.batch import Batch, ends_the_drain, grouped_appends
+from storage.busy import begin_immediate
+
+# The connections live in storage.connection and the errors in storage.errors; repositories and
+# the shell keep importing them from here.
 from storage.connection import (
     Connection,
     Row,
     WriterConnection,
-    configure_reader,
+    connect_reader,
     connect_writer,
     fetchall,
     fetchone,
 )
+from storage.errors import DatabaseLockedError, MissingDatabaseError, StorageError, reason_of
+from storage.files import make_database_file
 
 __all__ = [
-    "Connection", "Database", "Row", "StorageError", "Unit", "WriterConnection", "fetchall", "fetchone",
+    "Connection", "Database", "DatabaseLockedError", "MissingDatabaseError", "Row", "StorageError", "Unit",
+    "WriterConnection", "fetchall", "fetchone",
 ]
 
 log = logging.getLogger("storage.db")
 
 T = TypeVar("T")
 
-
-class StorageError(Exception):
-    """A storage operation failed."""
+DEFAULT_BUSY_TIMEOUT_SECONDS = 10.0
 
 
 # Units never nest (each holds the writer lock), so one savepoint name serves them all and its
@@ -86,52 +91,31 @@ _BEGIN_UNIT, _UNDO_UNIT, _END_UNIT = "SAVEPOINT unit", "ROLLBACK TO unit", "RELE
 _DEFERRED_FKS, _IMMEDIATE_FKS = "PRAGMA defer_foreign_keys", "PRAGMA defer_foreign_keys = OFF"
 
 
-@dataclass(slots=True)
-class _Batch:
-    done: asyncio.Future[None]
-    appends: list[tuple[str, tuple[Any, ...]]]
-    task: asyncio.Task[None] | None = None
-    # Drained units' futures and results, answered when the commit is durable.
-    results: list[tuple[asyncio.Future[Any], Any]] = field(default_factory=list)
-    # Appended rows that could not be written, by their index in ``appends``.
-    failed_appends: dict[int, Exception] = field(default_factory=dict)
-    # Set when SQLite rolled the whole transaction back: nothing of this batch is committed.
-    lost: StorageError | None = None
-
-
 Unit = Callable[["WriterConnection"], Awaitable[T]]
-
-
-def _grouped(appends: list[tuple[str, tuple[Any, ...]]]) -> dict[str, list[int]]:
-    """The indexes of the appended rows, by statement (one ``executemany`` each)."""
-    groups: dict[str, list[int]] = {}
-    for index, (sql, _params) in enumerate(appends):
-        groups.setdefault(sql, []).append(index)
-    return groups
-
-
-def _ends_the_drain(error: BaseException) -> bool:
-    """Whether an error raised inside a unit stops the writer rather than only failing the unit:
-    the process is exiting, or the drain task itself is being cancelled (shutdown)."""
-    if isinstance(error, KeyboardInterrupt | SystemExit):
-        return True
-    if isinstance(error, asyncio.CancelledError):
-        task = asyncio.current_task()
-        return task is not None and task.cancelling() > 0
-    return False
 
 
 class Database:
     """One SQLite file: a group-committing writer connection and a reader connection."""
 
-    def __init__(self, path: Path, writer: sqlite3.Connection, reader: aiosqlite.Connection):
+    def __init__(
+        self,
+        path: Path,
+        writer: sqlite3.Connection,
+        reader: aiosqlite.Connection,
+        *,
+        busy_timeout_seconds: float = DEFAULT_BUSY_TIMEOUT_SECONDS,
+        created: bool = False,
+    ):
         self.path = path
+        # Whether this open made the file (the CLI says where).
+        self.created = created
+        self._busy_timeout = busy_timeout_seconds
         self._raw_writer = writer
         self._writer = WriterConnection(writer)
         self._writer_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
         self._reader = reader
         self._lock = asyncio.Lock()
-        self._batch: _Batch | None = None
+        self._batch: Batch | None = None
         self._queued: deque[tuple[Unit[Any], asyncio.Future[Any]]] = deque()
         self._drainer: asyncio.Task[None] | None = None
         # Whether any statement on the writer ever named defer_foreign_keys: until one does, no
@@ -140,14 +124,37 @@ class Database:
         writer.set_authorizer(self._watch_pragmas)
 
     @classmethod
-    async def open(cls, path: Path | str) -> Database:
-        """Open (creating its folder) and configure the database file at ``path``."""
+    async def open(
+        cls,
+        path: Path | str,
+        *,
+        create: bool = True,
+        busy_timeout_seconds: float = DEFAULT_BUSY_TIMEOUT_SECONDS,
+    ) -> Database:
+        """Open and configure the database file at ``path``.
+
+        Without ``create``, a missing file is a MissingDatabaseError naming the path. A new file
+        and the folders made for it are readable by their owner only (0600, 0700); SQLite gives
+        the WAL and shared-memory files the database file's permissions.
+        """
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        writer = await asyncio.to_thread(connect_writer, path)
-        reader = await aiosqlite.connect(path, isolation_level=None)
-        await configure_reader(reader)
-        return cls(path, writer, reader)
+        shown = os.path.abspath(path)
+        if not create and not path.exists():
+            raise MissingDatabaseError(f"no database at {shown}")
+        try:
+            created = make_database_file(path)
+        except OSError as error:
+            raise StorageError(f"cannot create the database {shown}: {reason_of(error)}") from error
+        try:
+            writer = await asyncio.to_thread(connect_writer, path)
+            try:
+                reader = await connect_reader(path, int(busy_timeout_seconds * 1000))
+            except BaseException:
+                writer.close()
+                raise
+        except (sqlite3.Error, OSError) as error:
+            raise StorageError(f"cannot open the database {shown}: {reason_of(error)}") from error
+        return cls(path, writer, reader, busy_timeout_seconds=busy_timeout_seconds, created=created)
 
     async def close(self) -> None:
         """Wait for the batch in flight, then close both connections."""
@@ -161,12 +168,14 @@ class Database:
         self._writer_thread.shutdown()
         await self._reader.close()
 
-    async def _open_batch(self) -> _Batch:
+    async def _open_batch(self) -> Batch:
         """The open batch, beginning one if needed (call with the lock held)."""
         if self._batch is None:
-            await self._on_writer_thread("BEGIN IMMEDIATE", self._raw_writer.execute, "BEGIN IMMEDIATE")
+            await begin_immediate(
+                self._raw_writer, self._writer_thread, self._busy_timeout, os.path.abspath(self.path)
+            )
             loop = asyncio.get_running_loop()
-            self._batch = _Batch(loop.create_future(), [])
+            self._batch = Batch(loop.create_future(), [])
             # Keep a reference: the loop holds tasks weakly, and this one must run to the end.
             self._batch.task = loop.create_task(self._commit_batch(self._batch))
         return self._batch
@@ -246,7 +255,7 @@ class Database:
             if self._queued:
                 self._drainer = asyncio.get_running_loop().create_task(self._drain())
 
-    async def _apply(self, batch: _Batch, unit: Unit[Any], future: asyncio.Future[Any]) -> None:
+    async def _apply(self, batch: Batch, unit: Unit[Any], future: asyncio.Future[Any]) -> None:
         self._raw_writer.execute(_BEGIN_UNIT)
         try:
             result = await unit(self._writer)
@@ -255,7 +264,7 @@ class Database:
             self._unit_failed(batch, error)
             if not future.cancelled():
                 future.set_exception(error if isinstance(error, Exception) else StorageError(repr(error)))
-            if _ends_the_drain(error):
+            if ends_the_drain(error):
                 raise
             return
         batch.results.append((future, result))
@@ -280,7 +289,7 @@ class Database:
                 raise sqlite3.IntegrityError(f"FOREIGN KEY constraint failed (deferred): {violation[0]}")
         writer.execute(_END_UNIT)
 
-    def _unit_failed(self, batch: _Batch, error: BaseException) -> None:
+    def _unit_failed(self, batch: Batch, error: BaseException) -> None:
         """Roll back the failed unit alone; if SQLite already rolled back the whole transaction
         (or the unit broke its savepoint), the batch is lost and a new one begins."""
         writer = self._raw_writer
@@ -303,11 +312,11 @@ class Database:
         self._raw_writer.execute(_UNDO_UNIT)
         self._raw_writer.execute(_END_UNIT)
 
-    def _write_appends(self, batch: _Batch) -> None:
+    def _write_appends(self, batch: Batch) -> None:
         """The appended rows, one ``executemany`` per statement; a group that fails is written
         again row by row, each in its savepoint, and the rows that still fail are set aside."""
         writer = self._raw_writer
-        for sql, indexes in _grouped(batch.appends).items():
+        for sql, indexes in grouped_appends(batch.appends).items():
             if self._in_savepoint(writer.executemany, sql, [batch.appends[i][1] for i in indexes]) is None:
                 continue
             for index in indexes:
@@ -327,7 +336,7 @@ class Database:
         self._raw_writer.execute(_END_UNIT)
         return None
 
-    async def _commit_batch(self, batch: _Batch) -> None:
+    async def _commit_batch(self, batch: Batch) -> None:
         async with self._lock:
             if self._batch is batch:  # a lost batch was replaced already
                 self._batch = None
@@ -366,14 +375,8 @@ class Database:
         """All rows of a read query (reader connection, committed data only)."""
         return await fetchall(self._reader, sql, params)
 
-    async def backup(self, target: Path | str) -> None:
-        """A consistent copy of the database, safe while the node runs."""
-        target = Path(target)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        async with aiosqlite.connect(target) as dest:
-            await self._reader.backup(dest)
-
     async def integrity_check(self) -> str:
         """SQLite's ``PRAGMA integrity_check`` verdict ('ok' when sound)."""
         row = await self.fetchone("PRAGMA integrity_check")
         return str(row[0]) if row else "no answer"
+

@@ -70,7 +70,7 @@ WIRING = (
     "fedassembly.main",
     "fedassembly.cli",
 )
-SHELL = ("fedassembly/main.py", "fedassembly/cli.py", "fedassembly/__main__.py")
+SHELL = ("fedassembly/main.py", "fedassembly/cli.py", "fedassembly/serve.py", "fedassembly/__main__.py")
 
 # (folder, what it may never import, why)
 LAYERS: list[tuple[str, Callable[[str], bool], str]] = [

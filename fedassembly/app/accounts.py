@@ -1,25 +1,32 @@
 """Local accounts: groups, people, passwords and API tokens.
 
 Each change runs in one transaction. Tokens are random and only their SHA-256 is stored; the
-one place that mints them is ``mint_token``, used by ``create_token`` and the roster import.
+one place that mints them is ``mint_token``, used by ``create_token`` and the roster import. A
+token's last use is written at most once a minute (with the next group commit), not on every
+request.
 """
 
 from __future__ import annotations
 
 import hashlib
+import logging
 import secrets
 import sqlite3
 from typing import Any
 
+from fedassembly.app.clock import iso
 from fedassembly.app.errors import ConflictError, InvalidError, NotFoundError, UnauthorizedError
 from fedassembly.app.node import Node
 from fedassembly.app.urls import is_valid_name
 from storage import actors as actor_repo
 from storage import tokens as token_repo
 from storage.actors import LocalActor
-from storage.db import Connection
+from storage.db import Connection, StorageError
+
+log = logging.getLogger("fedassembly.app.accounts")
 
 MIN_PASSWORD_CHARS = 8
+TOKEN_USE_RESOLUTION_SECONDS = 60
 
 
 async def get_actor(node: Node, name: str, *kinds: str) -> LocalActor:
@@ -97,22 +104,35 @@ async def create_token(node: Node, name: str) -> str:
 
 
 async def list_tokens(node: Node, name: str) -> list[token_repo.TokenInfo]:
-    """A person's tokens, by prefix."""
+    """A person's tokens: number, prefix, when made and last used."""
     person = await get_actor(node, name, "person")
     return await token_repo.list_tokens(node.db.reader, person.id)
 
 
-async def revoke_token(node: Node, token: str) -> None:
-    """Revoke a token; NotFoundError if it does not exist."""
+async def revoke_token(node: Node, token_or_id: str) -> None:
+    """Revoke a token given whole or by its number; NotFoundError if there is no such token."""
+    key = token_or_id.strip()
     async with node.db.transaction() as conn:
-        if not await token_repo.delete_token(conn, _token_digest(token)):
-            raise NotFoundError("no such token")
+        if key.isascii() and key.isdigit():
+            found = await token_repo.delete_token_by_id(conn, int(key))
+        else:
+            found = await token_repo.delete_token(conn, _token_digest(key))
+    if not found:
+        raise NotFoundError(f"no token {key[:10]}{'…' if len(key) > 10 else ''}")
 
 
 async def person_by_token(node: Node, token: str) -> LocalActor:
-    """The person a bearer token belongs to, else UnauthorizedError."""
-    actor_id = await token_repo.get_actor_id_by_token_hash(node.db.reader, _token_digest(token))
-    actor = await actor_repo.get_actor_by_id(node.db.reader, actor_id) if actor_id else None
-    if actor is None:
+    """The person a bearer token belongs to, else UnauthorizedError; notes the use once a minute."""
+    digest = _token_digest(token)
+    owner = await token_repo.get_token_owner_by_hash(node.db.reader, digest)
+    actor = await actor_repo.get_actor_by_id(node.db.reader, owner.actor_id) if owner else None
+    if owner is None or actor is None:
         raise UnauthorizedError("invalid token")
+    now = node.clock()
+    # Same-format RFC 3339 strings compare as their times do.
+    if owner.last_used_at is None or owner.last_used_at <= iso(now - TOKEN_USE_RESOLUTION_SECONDS):
+        try:
+            await token_repo.append_token_use(node.db, digest, iso(now))
+        except StorageError as error:  # a note for admins: never a reason to refuse the request
+            log.warning("could not record the use of token %s…: %s", token[:10], error)
     return actor

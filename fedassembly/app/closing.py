@@ -22,7 +22,7 @@ from typing import Any
 from fedassembly.app.activities import to_ap_create, to_ap_public_note
 from fedassembly.app.audience import inbox_targets
 from fedassembly.app.counts import delegations_of
-from fedassembly.app.decision import compute_decision, outcome_html
+from fedassembly.app.decision import compute_decision, outcome_html, outcome_words
 from fedassembly.app.node import Node
 from fedassembly.app.proposals import queue_question_update
 from fedassembly.app.publish import publish
@@ -97,7 +97,11 @@ async def close_proposal(node: Node, proposal_id: int, now: float) -> bool:
             decision=document, snapshot=computed.ballots_page,
         )
     node.delivery_queued()
-    log.info("proposal %s decided: %s", proposal_id, document["fa:outcome"]["status"])
+    words = outcome_words(decided.title, document["fa:outcome"])
+    log.info(
+        "proposal %s closed: %s (%s of %s voted)", proposal_id, words, document["fa:turnout"],
+        document["fa:rosterSize"],
+    )
     return True
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 import secrets
 import sqlite3
 from dataclasses import dataclass
@@ -138,8 +139,11 @@ async def _local_candidate(
 
 
 def _write_tokens(path: Path, tokens: list[tuple[str, str]]) -> None:
+    # Bearer tokens: readable by their owner only, even when an older file was there.
     try:
-        with path.open("w", newline="", encoding="utf-8") as out:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        os.fchmod(descriptor, 0o600)
+        with os.fdopen(descriptor, "w", newline="", encoding="utf-8") as out:
             writer = csv.writer(out)
             writer.writerow(["name", "token"])
             writer.writerows(tokens)

@@ -7,6 +7,7 @@ import json
 
 from aiohttp import web
 
+from fedassembly.app import health as node_health
 from fedassembly.app import queries
 from fedassembly.app.errors import InvalidError, NotFoundError
 from fedassembly.app.records import LocalActor
@@ -106,5 +107,6 @@ async def home(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    """Liveness for admins and tests."""
-    return json_response({"ok": True})
+    """The database and the delivery queue, for admins and monitors: 503 when not ok."""
+    report = await node_health.health(node_of(request))
+    return json_response(report, 200 if report["ok"] else 503)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -15,8 +16,11 @@ from fedassembly.app.errors import (
     UnauthorizedError,
 )
 from fedassembly.app.records import LocalActor
+from fedassembly.web.access import REQUEST_ID
 from fedassembly.web.common import error_response, json_response, node_of
 from federation.strict_json import BadText, loads
+
+log = logging.getLogger("fedassembly.web")
 
 MAX_API_BODY = 256 * 1024
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -24,11 +28,27 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 @web.middleware
 async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Use-case errors become ``{"error": ...}`` with their status, never a 500."""
+    """Errors as ``{"error": ...}``: use-case errors with their status, the router's 404 and 405 under
+    /api/, and anything unexpected as a 500 logged once with its traceback."""
     try:
         return await handler(request)
     except CommandError as error:
-        return error_response(error.status, str(error), error.reason)
+        response = error_response(error.status, str(error), error.reason)
+        if error.status == 401:
+            # RFC 6750: say which scheme is wanted, and that a token given was not accepted.
+            given = request.headers.get("Authorization", "").lower().startswith("bearer ")
+            response.headers["WWW-Authenticate"] = 'Bearer error="invalid_token"' if given else "Bearer"
+        return response
+    except web.HTTPException as error:
+        if error.status < 400 or not request.path.startswith("/api/"):
+            raise
+        response = error_response(error.status, error.reason.lower())
+        if "Allow" in error.headers:
+            response.headers["Allow"] = error.headers["Allow"]
+        return response
+    except Exception:
+        log.exception("%s %s failed", request.method, request.path)
+        return error_response(500, f"internal error (request {REQUEST_ID.get()})")
 
 
 async def authenticated(request: web.Request) -> LocalActor:

@@ -6,6 +6,7 @@ import asyncio
 import hashlib
 import re
 import sqlite3
+import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -13,7 +14,15 @@ import pytest
 
 from storage import ballots as ballot_repo
 from storage.ballots import BallotRow
-from storage.db import Database, StorageError, Unit, WriterConnection, fetchone
+from storage.db import (
+    Database,
+    DatabaseLockedError,
+    MissingDatabaseError,
+    StorageError,
+    Unit,
+    WriterConnection,
+    fetchone,
+)
 from storage.migrate import Migration, load_migrations, migrate, schema_version
 
 NewActor = Callable[..., Awaitable[int]]  # the conftest factories
@@ -93,17 +102,6 @@ async def test_a_newer_database_is_refused(tmp_path: Path) -> None:
     with pytest.raises(StorageError, match="newer than this release"):
         await migrate(db)
     await db.close()
-
-
-async def test_backup_is_a_consistent_copy(tmp_path: Path) -> None:
-    db = await open_db(tmp_path / "db.sqlite3")
-    async with db.transaction() as conn:
-        await conn.execute("INSERT INTO local_actors (name, kind, created_at) VALUES ('a', 'person', 'now')")
-    await db.backup(tmp_path / "copy" / "backup.sqlite3")
-    await db.close()
-    with sqlite3.connect(tmp_path / "copy" / "backup.sqlite3") as plain:
-        assert plain.execute("SELECT name FROM local_actors").fetchall() == [("a",)]
-        assert plain.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
 async def test_appended_rows_commit_with_units_and_duplicates_are_ignored(tmp_path: Path) -> None:
@@ -383,3 +381,119 @@ async def test_the_schema_declares_no_deferred_foreign_key(db: Database) -> None
     assert rows
     deferred = [r[0] for r in rows if re.search(r"(?<!NOT )DEFERRABLE\s+INITIALLY\s+DEFERRED", r[1], re.I)]
     assert deferred == []
+
+
+def mode_of(path: Path) -> int:
+    return path.stat().st_mode & 0o777
+
+
+async def test_what_it_creates_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "made" / "deeper" / "db.sqlite3"
+    db = await open_db(path)
+    assert db.created
+    try:
+        async with db.transaction() as conn:
+            await conn.execute(
+                "INSERT INTO local_actors (name, kind, created_at) VALUES ('a', 'person', 'now')"
+            )
+        assert mode_of(tmp_path / "made") == mode_of(tmp_path / "made" / "deeper") == 0o700
+        for name in ("db.sqlite3", "db.sqlite3-wal", "db.sqlite3-shm"):
+            assert mode_of(path.with_name(name)) == 0o600, name
+    finally:
+        await db.close()
+    again = await Database.open(path)
+    assert not again.created
+    await again.close()
+
+
+async def test_an_open_folder_is_reported_not_changed(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    folder.chmod(0o777)
+    db = await Database.open(folder / "db.sqlite3")
+    await db.close()
+    assert mode_of(folder) == 0o777
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert str(folder) in warning.getMessage() and "writable" in warning.getMessage()
+
+
+async def test_a_missing_database_is_named_and_not_created(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "db.sqlite3"
+    with pytest.raises(MissingDatabaseError, match=f"no database at {re.escape(str(path))}$"):
+        await Database.open(path, create=False)
+    assert not (tmp_path / "nowhere").exists()
+
+
+async def test_an_unusable_path_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "a-file").write_text("not a folder")
+    with pytest.raises(StorageError) as caught:
+        await Database.open(tmp_path / "a-file" / "db.sqlite3")
+    message = str(caught.value)
+    assert message == f"cannot create the database {tmp_path / 'a-file' / 'db.sqlite3'}: Not a directory"
+    (tmp_path / "garbage.sqlite3").write_bytes(b"this is not a database at all" * 100)
+    unreadable = r"cannot open the database .*garbage\.sqlite3: file is not a database"
+    with pytest.raises(StorageError, match=unreadable):
+        await Database.open(tmp_path / "garbage.sqlite3")
+
+
+def hold_write_lock(path: Path) -> sqlite3.Connection:
+    """Another connection holding the write lock (as a CLI command or a close does)."""
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    return other
+
+
+async def insert_person(db: Database, name: str) -> None:
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO local_actors (name, kind, created_at) VALUES (?, 'person', 'now')", (name,)
+        )
+
+
+async def test_a_held_write_lock_is_waited_for_then_named(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    await (await open_db(path)).close()
+    db = await Database.open(path, busy_timeout_seconds=0.6)
+    other = hold_write_lock(path)
+    try:
+        # Released within the timeout: the unit waits and commits.
+        asyncio.get_running_loop().call_later(0.3, other.rollback)
+        started = time.monotonic()
+        await insert_person(db, "patient")
+        assert 0.25 < time.monotonic() - started < 0.6
+        # Held past it: refused, naming the file.
+        other.execute("BEGIN IMMEDIATE")
+        started = time.monotonic()
+        locked = f"the database {re.escape(str(path))} is locked by another process"
+        with pytest.raises(DatabaseLockedError, match=locked):
+            await insert_person(db, "impatient")
+        assert 0.6 <= time.monotonic() - started < 2.0
+        other.rollback()
+        await insert_person(db, "after")  # the writer is usable again
+        names = {row[0] for row in await db.fetchall("SELECT name FROM local_actors")}
+        assert names == {"patient", "after"}
+    finally:
+        other.close()
+        await db.close()
+
+
+async def test_waiting_for_the_lock_can_be_cancelled_at_once(tmp_path: Path) -> None:
+    path = tmp_path / "db.sqlite3"
+    db = await open_db(path)
+    other = hold_write_lock(path)
+    try:
+        waiting = asyncio.ensure_future(insert_person(db, "cancelled"))
+        await asyncio.sleep(0.3)
+        started = time.monotonic()
+        waiting.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await waiting
+        assert time.monotonic() - started < 0.3  # not the ten seconds of the busy timeout
+        other.rollback()
+        await insert_person(db, "next")  # no BEGIN was left open by the cancelled wait
+        assert [row[0] for row in await db.fetchall("SELECT name FROM local_actors")] == ["next"]
+    finally:
+        other.close()
+        await db.close()

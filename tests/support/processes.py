@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
@@ -90,3 +92,42 @@ def is_running(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def write_config(folder: Path, port: int, **tables: dict[str, Any]) -> Path:
+    """A node's TOML on loopback ``port``, its database in ``folder/data``; ``tables`` add or override."""
+    merged: dict[str, dict[str, Any]] = {
+        "server": {"host": "127.0.0.1", "port": port},
+        "storage": {"path": str(folder / "data" / "node.sqlite3")},
+        "federation": {"allow_private_addresses": True},
+    }
+    for section, values in tables.items():
+        merged.setdefault(section, {}).update(values)
+    # JSON's strings, numbers, booleans and lists of them are TOML too.
+    text = "".join(
+        f"[{section}]\n" + "".join(f"{key} = {json.dumps(value)}\n" for key, value in values.items())
+        for section, values in merged.items()
+    )
+    config = folder / "node.toml"
+    config.write_text(text)
+    return config
+
+
+def run_cli(
+    config: Path, *args: str, stdin: str = "", timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run ``fedassembly ARGS --config CONFIG`` to its end; the finished process (not checked)."""
+    return subprocess.run(
+        [sys.executable, "-m", "fedassembly", *args, "--config", str(config)],
+        input=stdin, capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def stop_serving(process: subprocess.Popen[bytes]) -> int:
+    """SIGTERM, as an init system stops a node; its exit status."""
+    process.terminate()
+    try:
+        return process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        raise

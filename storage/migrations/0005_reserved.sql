@@ -1,3 +1,0 @@
--- A placeholder, so that 0006_signature_schemes.sql follows 1..N on the branch that added it:
--- migration 0005 comes with another branch. Delete this file when merging that one (two files
--- numbered 0005 make every start refuse the migrations, so the merge cannot miss it).
