@@ -118,6 +118,7 @@ class Database:
         self._batch: Batch | None = None
         self._queued: deque[tuple[Unit[Any], asyncio.Future[Any]]] = deque()
         self._drainer: asyncio.Task[None] | None = None
+        self._closed = False
         # Whether any statement on the writer ever named defer_foreign_keys: until one does, no
         # unit can have deferred a foreign key, and units end without asking SQLite.
         self._may_defer = False
@@ -157,11 +158,11 @@ class Database:
         return cls(path, writer, reader, busy_timeout_seconds=busy_timeout_seconds, created=created)
 
     async def close(self) -> None:
-        """Wait for the batch in flight, then close both connections."""
+        """Wait for the batch in flight, then close both connections; later units are refused."""
         if self._drainer is not None:
             await asyncio.shield(self._drainer)
         async with self._lock:
-            pass
+            self._closed = True
         if self._batch is not None:
             await asyncio.shield(self._batch.done)
         await self._on_writer_thread("close", self._raw_writer.close)
@@ -171,6 +172,8 @@ class Database:
     async def _open_batch(self) -> Batch:
         """The open batch, beginning one if needed (call with the lock held)."""
         if self._batch is None:
+            if self._closed:
+                raise StorageError(f"the database {os.path.abspath(self.path)} is closed")
             await begin_immediate(
                 self._raw_writer, self._writer_thread, self._busy_timeout, os.path.abspath(self.path)
             )
@@ -232,22 +235,27 @@ class Database:
         return await future
 
     async def _drain(self) -> None:
+        current: asyncio.Future[Any] | None = None
         try:
             async with self._lock:
                 # The units queued by now. Any that arrive while one of them waits go to the
                 # next batch, as with-body units do once a batch's commit is queued: no batch
                 # grows without end while its fsync waits.
                 for _ in range(len(self._queued)):
-                    unit, future = self._queued.popleft()
-                    if not future.cancelled():  # a caller gone before its turn: nothing to do
+                    unit, current = self._queued.popleft()
+                    if not current.cancelled():  # a caller gone before its turn: nothing to do
                         # A new batch when SQLite rolled the last one back under a unit.
                         batch = self._batch or await self._open_batch()
-                        await self._apply(batch, unit, future)
+                        await self._apply(batch, unit, current)
+                current = None
         except BaseException as error:  # BEGIN failed, or the node is shutting down
+            # The unit in hand when it failed, and every unit still queued, learn it.
+            waiting = [current] if current is not None else []
             while self._queued:
-                _unit, future = self._queued.popleft()
+                waiting.append(self._queued.popleft()[1])
+            for future in waiting:
                 if not future.done():
-                    future.set_exception(StorageError(f"unit not run: {error!r}"))
+                    future.set_exception(StorageError(f"unit not run: {error}"))
             if not isinstance(error, Exception):
                 raise
         finally:

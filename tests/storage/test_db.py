@@ -497,3 +497,21 @@ async def test_waiting_for_the_lock_can_be_cancelled_at_once(tmp_path: Path) -> 
     finally:
         other.close()
         await db.close()
+
+
+async def test_units_after_close_are_refused_not_left_waiting(tmp_path: Path) -> None:
+    """A unit whose batch cannot begin (here: the database is closed) gets the error itself;
+    it was once popped from the queue and then never answered, so its caller hung."""
+    db = await open_db(tmp_path / "closed.sqlite3")
+    await db.close()
+
+    async def unit(conn: WriterConnection) -> None:
+        await conn.execute("SELECT 1")
+
+    async def body() -> None:
+        async with db.transaction():
+            pass
+
+    for attempt in (db.run(unit), body(), db.append("SELECT 1", ())):
+        with pytest.raises(StorageError, match="closed"):
+            await asyncio.wait_for(attempt, 5)
