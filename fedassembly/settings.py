@@ -111,12 +111,9 @@ def _check(settings: Settings) -> None:
                  "reply_excerpt_chars"):
         if getattr(settings, name) < 1:
             raise SettingsError(f"{name} must be at least 1")
-    durations = (
-        settings.poll_update_seconds, settings.first_retry_seconds, settings.failed_fetch_seconds,
-        settings.busy_timeout_seconds,
-    )
-    if min(durations) < 0:
-        raise SettingsError("durations must not be negative")
+    for name in ("poll_update_seconds", "first_retry_seconds", "failed_fetch_seconds", "busy_timeout_seconds"):
+        if getattr(settings, name) < 0:
+            raise SettingsError(f"{name} must not be negative")
     if not settings.stranger_rate_per_host > 0:
         raise SettingsError("federation.stranger_rate_per_host must be more than 0")
     if settings.stored_refusal_bytes < MIN_STORED_REFUSAL_BYTES:
