@@ -111,7 +111,9 @@ def _check(settings: Settings) -> None:
                  "reply_excerpt_chars"):
         if getattr(settings, name) < 1:
             raise SettingsError(f"{name} must be at least 1")
-    for name in ("poll_update_seconds", "first_retry_seconds", "failed_fetch_seconds", "busy_timeout_seconds"):
+    for name in (
+        "poll_update_seconds", "first_retry_seconds", "failed_fetch_seconds", "busy_timeout_seconds"
+    ):
         if getattr(settings, name) < 0:
             raise SettingsError(f"{name} must not be negative")
     if not settings.stranger_rate_per_host > 0:
